@@ -1,0 +1,48 @@
+# Shouhu: `make demo` brings up a seeded system; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: demo test lint typecheck check bench clean lock
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; sys.exit("Shouhu needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# The stamps make a changed lock file reinstall, and nothing else.
+$(VENV)/.runtime-installed: requirements/runtime.lock pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r requirements/runtime.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $@
+
+$(VENV)/.test-installed: requirements/test.lock pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r requirements/test.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $@ $(VENV)/.runtime-installed
+
+demo: $(VENV)/.runtime-installed
+	$(BIN)/shouhu demo --host $(HOST) --port $(PORT)
+
+test: $(VENV)/.test-installed
+	$(BIN)/ruff check src tests bench migrations
+	$(BIN)/ruff format --check src tests bench migrations
+	$(BIN)/mypy
+	$(BIN)/pytest -n 2
+
+lint: $(VENV)/.test-installed
+	$(BIN)/ruff check src tests bench migrations
+	$(BIN)/ruff format --check src tests bench migrations
+
+typecheck: $(VENV)/.test-installed
+	$(BIN)/mypy
+
+# Regenerate the lock files after changing dependencies in pyproject.toml (needs uv).
+lock:
+	uv pip compile pyproject.toml --python-version 3.11 --generate-hashes -o requirements/runtime.lock
+	uv pip compile pyproject.toml --extra test --python-version 3.11 --generate-hashes -o requirements/test.lock
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""Organisations, users, roles and policies, sessions, MFA, API tokens and lock-out."""

@@ -1,0 +1,117 @@
+"""Organisation types, kinds, roles and the permissions each role holds (DESIGN §2)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class OrgType(StrEnum):
+    """The kinds of organisation that use Shouhu."""
+
+    PUBLIC_SECURITY = "public_security"
+    COURT = "court"
+    PROCURATORATE = "procuratorate"
+    EDUCATION_AUTHORITY = "education_authority"
+    INSTITUTION = "institution"
+    PARTNER = "partner"
+    OVERSIGHT = "oversight"
+    OPERATOR = "operator"
+
+
+class InstitutionKind(StrEnum):
+    """What an institution in close contact with minors is (Minors Law art. 62)."""
+
+    KINDERGARTEN = "kindergarten"
+    PRIMARY_SCHOOL = "primary_school"
+    SECONDARY_SCHOOL = "secondary_school"
+    VOCATIONAL_SCHOOL = "vocational_school"
+    SPECIAL_SCHOOL = "special_school"
+    UNIVERSITY = "university"
+    TRAINING_BODY = "training_body"
+    CHILDCARE = "childcare"
+    CARE_RESCUE = "care_rescue"
+    MEDICAL = "medical"
+    OTHER_CLOSE_CONTACT = "other_close_contact"
+
+
+class PartnerKind(StrEnum):
+    """The partner bodies of one-stop evidence collection."""
+
+    WOMENS_FEDERATION = "womens_federation"
+    HOSPITAL = "hospital"
+    PSYCHOLOGICAL_SERVICE = "psychological_service"
+    LEGAL_AID = "legal_aid"
+    JUSTICE_BUREAU = "justice_bureau"
+
+
+KINDS_BY_TYPE: dict[OrgType, frozenset[str]] = {
+    OrgType.INSTITUTION: frozenset(InstitutionKind),
+    OrgType.PARTNER: frozenset(PartnerKind),
+}
+
+
+class Role(StrEnum):
+    """What a user may do; a role only exists in the organisation types that hold it."""
+
+    REGISTRY_CLERK = "registry_clerk"
+    REGISTRY_REVIEWER = "registry_reviewer"
+    CASE_OFFICER = "case_officer"
+    FORENSIC_EXAMINER = "forensic_examiner"
+    COURT_CLERK = "court_clerk"
+    PROSECUTOR = "prosecutor"
+    EDUCATION_OFFICER = "education_officer"
+    INSTITUTION_HR = "institution_hr"
+    SUPPORT_WORKER = "support_worker"
+    AUDITOR = "auditor"
+    ANALYST = "analyst"
+    ADMIN = "admin"
+
+
+ROLES_BY_ORG_TYPE: dict[OrgType, frozenset[Role]] = {
+    OrgType.PUBLIC_SECURITY: frozenset(
+        {Role.REGISTRY_CLERK, Role.REGISTRY_REVIEWER, Role.CASE_OFFICER, Role.FORENSIC_EXAMINER}
+    ),
+    OrgType.COURT: frozenset({Role.COURT_CLERK}),
+    OrgType.PROCURATORATE: frozenset({Role.PROSECUTOR}),
+    OrgType.EDUCATION_AUTHORITY: frozenset({Role.EDUCATION_OFFICER}),
+    OrgType.INSTITUTION: frozenset({Role.INSTITUTION_HR}),
+    OrgType.PARTNER: frozenset({Role.SUPPORT_WORKER}),
+    OrgType.OVERSIGHT: frozenset({Role.AUDITOR, Role.ANALYST}),
+    OrgType.OPERATOR: frozenset({Role.ADMIN}),
+}
+
+
+class Permission(StrEnum):
+    """A capability checked at a route; each route names exactly one (or is public)."""
+
+    ACCOUNT_SELF = "account:self"  # own profile, password, MFA, API tokens
+    ORGS_READ = "orgs:read"
+    ORGS_MANAGE = "orgs:manage"
+    USERS_READ = "users:read"
+    USERS_MANAGE = "users:manage"
+    AUDIT_VERIFY = "audit:verify"
+    AUDIT_READ = "audit:read"
+
+
+_EVERY_ROLE = frozenset(Role)
+
+PERMISSIONS: dict[Permission, frozenset[Role]] = {
+    Permission.ACCOUNT_SELF: _EVERY_ROLE,
+    Permission.ORGS_READ: frozenset({Role.ADMIN}),
+    Permission.ORGS_MANAGE: frozenset({Role.ADMIN}),
+    Permission.USERS_READ: frozenset({Role.ADMIN}),
+    Permission.USERS_MANAGE: frozenset({Role.ADMIN}),
+    # Oversight verifies the chain; prosecutors supervise and read the audit trail (DESIGN §2).
+    Permission.AUDIT_VERIFY: frozenset({Role.AUDITOR, Role.PROSECUTOR}),
+    Permission.AUDIT_READ: frozenset({Role.AUDITOR, Role.PROSECUTOR}),
+}
+
+
+def roles_with(permission: Permission) -> frozenset[Role]:
+    """The roles that hold a permission."""
+    return PERMISSIONS[permission]
+
+
+def role_allowed_in(role: Role, org_type: OrgType) -> bool:
+    """Whether users of an organisation of this type may hold this role."""
+    return role in ROLES_BY_ORG_TYPE[org_type]

@@ -1,0 +1,1 @@
+"""Settings, database, crypto, audit, i18n and errors shared by every domain package."""

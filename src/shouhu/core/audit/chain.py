@@ -1,0 +1,134 @@
+"""Appending to the audit chain inside the caller's transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from shouhu.core.audit.models import AuditEvent, AuditHead
+from shouhu.core.database import utcnow
+from shouhu.core.principal import Principal
+
+GENESIS_HASH = "0" * 64
+HEAD_ROW_ID = 1
+
+
+@dataclass(frozen=True)
+class EntryFields:
+    """The fields of an entry that its hash covers, in their canonical order."""
+
+    seq: int
+    occurred_at: datetime
+    actor_id: str | None
+    organisation_id: str | None
+    source_address: str | None
+    action: str
+    object_type: str | None
+    object_id: str | None
+    outcome: str
+    details: str
+    prev_hash: str
+
+    @classmethod
+    def of(cls, event: AuditEvent) -> EntryFields:
+        """The hashed fields of a stored event."""
+        return cls(
+            seq=event.seq,
+            occurred_at=event.occurred_at,
+            actor_id=event.actor_id,
+            organisation_id=event.organisation_id,
+            source_address=event.source_address,
+            action=event.action,
+            object_type=event.object_type,
+            object_id=event.object_id,
+            outcome=event.outcome,
+            details=event.details,
+            prev_hash=event.prev_hash,
+        )
+
+    def digest(self) -> str:
+        """SHA-256 over a canonical JSON array of the fields (time to the microsecond, UTC)."""
+        encoded = json.dumps(
+            [
+                self.seq,
+                self.occurred_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                self.actor_id,
+                self.organisation_id,
+                self.source_address,
+                self.action,
+                self.object_type,
+                self.object_id,
+                self.outcome,
+                self.details,
+                self.prev_hash,
+            ],
+            ensure_ascii=False,
+            separators=(",", ":"),
+        ).encode()
+        return hashlib.sha256(encoded).hexdigest()
+
+
+def canonical_details(details: dict[str, Any] | None) -> str:
+    """Details as sorted, compact JSON, so the same facts always hash the same."""
+    return json.dumps(details or {}, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      default=str)
+
+
+def _claim_head(session: Session) -> tuple[int, str]:
+    # Updating the head row first takes its row lock on PostgreSQL and the write lock on
+    # SQLite, so concurrent writers are serialised before anyone reads the head.
+    bumped = session.execute(
+        update(AuditHead).where(AuditHead.id == HEAD_ROW_ID).values(seq=AuditHead.seq + 1)
+    )
+    if bumped.rowcount != 1:  # type: ignore[attr-defined]
+        # The first migration creates the head row; its absence means the table was tampered.
+        raise RuntimeError("the audit chain head row is missing")
+    head = session.execute(
+        select(AuditHead.seq, AuditHead.entry_hash).where(AuditHead.id == HEAD_ROW_ID)
+    ).one()
+    return int(head.seq), str(head.entry_hash)
+
+
+def record(
+    session: Session,
+    *,
+    actor: Principal,
+    action: str,
+    outcome: str = "success",
+    object_type: str | None = None,
+    object_id: object | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event, in the caller's transaction; `action` is `subject:verb`.
+
+    The channel of the actor becomes the tag's source, giving `source:subject:action`.
+    Details must never hold plaintext personal data (DESIGN §4).
+    """
+    seq, prev_hash = _claim_head(session)
+    fields = EntryFields(
+        seq=seq,
+        occurred_at=utcnow(),
+        actor_id=str(actor.user_id) if actor.user_id else None,
+        organisation_id=str(actor.organisation_id) if actor.organisation_id else None,
+        source_address=actor.source_address,
+        action=f"{actor.channel}:{action}",
+        object_type=object_type,
+        object_id=str(object_id) if object_id is not None else None,
+        outcome=outcome,
+        details=canonical_details(details),
+        prev_hash=prev_hash,
+    )
+    entry_hash = fields.digest()
+    event = AuditEvent(**fields.__dict__, entry_hash=entry_hash)
+    session.add(event)
+    session.execute(
+        update(AuditHead).where(AuditHead.id == HEAD_ROW_ID).values(entry_hash=entry_hash)
+    )
+    session.flush()
+    return event

@@ -1,0 +1,40 @@
+"""The data keys, stored wrapped under the master key."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shouhu.core.database import Base, utcnow
+
+
+class KeyPurpose(StrEnum):
+    """What a data key is used for; each purpose has its own key (DESIGN §4)."""
+
+    FIELD = "field"
+    BLIND_INDEX = "blind_index"
+    SIGNING = "signing"
+
+
+class KeyStatus(StrEnum):
+    """Where a key is in its life: new writes use `active`; `retiring` is being rotated out."""
+
+    ACTIVE = "active"
+    RETIRING = "retiring"
+    RETIRED = "retired"
+
+
+class CryptoKey(Base):
+    """One data key, AES-GCM-wrapped under the master key with its id and purpose as AAD."""
+
+    __tablename__ = "crypto_keys"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(16), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    wrapped: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    retired_at: Mapped[datetime | None]

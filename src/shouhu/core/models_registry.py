@@ -1,0 +1,10 @@
+"""Imports every model module so the metadata is complete (Alembic, tests)."""
+
+from shouhu.accounts import models as accounts_models
+from shouhu.core.audit import models as audit_models
+from shouhu.core.crypto import models as crypto_models
+from shouhu.core.database import Base
+
+metadata = Base.metadata
+
+__all__ = ["accounts_models", "audit_models", "crypto_models", "metadata"]

@@ -1,0 +1,81 @@
+"""Settings read from the environment (prefix SHOUHU_), with embedded-mode defaults."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Environment = Literal["development", "demo", "test", "production"]
+
+
+class ProductionSettingsError(ValueError):
+    """A production deployment is missing a setting it must have."""
+
+
+class Settings(BaseSettings):
+    """Every setting Shouhu reads; see docs/operations.md for what each means."""
+
+    model_config = SettingsConfigDict(env_prefix="SHOUHU_", extra="ignore")
+
+    env: Environment = "development"
+    data_dir: Path = Path("var")
+    database_url: str | None = None
+    master_key: SecretStr | None = None
+    master_key_file: Path | None = None
+    secure_cookies: bool = True
+    # DESIGN §2 / issue 2: sessions end after 30 minutes idle and 12 hours in all.
+    session_idle_minutes: int = Field(default=30, ge=1)
+    session_absolute_hours: int = Field(default=12, ge=1)
+    # ASVS 2.2.1: 5 failures within 15 minutes lock the account until an admin unlocks it.
+    lockout_failures: int = Field(default=5, ge=1)
+    lockout_window_minutes: int = Field(default=15, ge=1)
+    # Demo mode may waive MFA for its seeded accounts; production never does.
+    mfa_waiver_allowed: bool = False
+    default_language: Literal["zh_CN", "en"] = "zh_CN"
+    api_token_default_days: int = Field(default=90, ge=1, le=366)
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to a SQLite file in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'shouhu.db').resolve()}"
+
+    @property
+    def resolved_master_key_file(self) -> Path:
+        """Where the master key file is read from (and, in embedded mode, generated)."""
+        return self.master_key_file or (self.data_dir / "master.key")
+
+    @property
+    def is_production(self) -> bool:
+        """True when running with SHOUHU_ENV=production."""
+        return self.env == "production"
+
+    @model_validator(mode="after")
+    def _production_requirements(self) -> Settings:
+        # DESIGN §4: production never generates keys, never runs on SQLite, never sends
+        # the session cookie in clear.
+        if self.env != "production":
+            return self
+        missing: list[str] = []
+        if self.master_key is None:
+            missing.append("SHOUHU_MASTER_KEY must be set")
+        if not self.database_url or self.database_url.startswith("sqlite"):
+            missing.append("SHOUHU_DATABASE_URL must name a PostgreSQL database")
+        if not self.secure_cookies:
+            missing.append("SHOUHU_SECURE_COOKIES must not be false")
+        if self.mfa_waiver_allowed:
+            missing.append("SHOUHU_MFA_WAIVER_ALLOWED must not be true")
+        if missing:
+            raise ProductionSettingsError("; ".join(missing))
+        return self
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

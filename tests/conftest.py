@@ -1,0 +1,98 @@
+"""Shared fixtures: a migrated database per backend, a rolled-back session per test."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from shouhu.core import migrate
+from shouhu.core.crypto.keyring import Keyring, install_keyring, load_keyring
+from shouhu.core.database import make_engine
+
+TEST_MASTER_KEY = bytes(range(32))
+PG_URL = os.environ.get("SHOUHU_TEST_DATABASE_URL")
+BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def fresh_postgres_database(name: str) -> str:
+    """Create (or re-create) a database on the test server and return its URL."""
+    assert PG_URL is not None
+    admin = create_engine(
+        "postgresql+psycopg://" + PG_URL.split("://", 1)[1], isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return PG_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+def fresh_database_url(backend: str, tmp_dir: Path, label: str) -> str:
+    """A new, empty database of this backend, private to this worker and label."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_dir / f'{label}.db'}"
+    return fresh_postgres_database(f"shouhu_{label}_{_worker()}")
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Each test that uses the database runs once per configured backend."""
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def migrated_engine(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """A database built by running every migration, shared by the tests of one worker."""
+    url = fresh_database_url(backend, tmp_path_factory.mktemp("db"), "suite")
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def keyring(migrated_engine: Engine) -> Keyring:
+    """The suite's keyring, created in the migrated database and installed."""
+    with Session(migrated_engine) as session, session.begin():
+        ring = load_keyring(session, TEST_MASTER_KEY)
+    install_keyring(ring)
+    return ring
+
+
+@pytest.fixture
+def session_factory(
+    migrated_engine: Engine, keyring: Keyring
+) -> Iterator[sessionmaker[Session]]:
+    """Sessions joined to one outer transaction that is rolled back after the test."""
+    install_keyring(keyring)
+    connection = migrated_engine.connect()
+    outer = connection.begin()
+    factory = sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    yield factory
+    outer.rollback()
+    connection.close()
+
+
+@pytest.fixture
+def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One session inside the test's rolled-back transaction."""
+    with session_factory() as db:
+        yield db
+
+
+@pytest.fixture
+def unique() -> str:
+    """A short unique suffix for names that must not collide."""
+    return uuid.uuid4().hex[:8]
