@@ -1,0 +1,1 @@
+"""The `shouhu` command: Typer + Rich, usable from scripts (DESIGN §6)."""

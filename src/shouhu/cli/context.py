@@ -1,0 +1,37 @@
+"""What every CLI command needs: the runtime, the acting principal and error output."""
+
+from __future__ import annotations
+
+import sys
+from typing import NoReturn
+
+import typer
+from rich.console import Console
+
+from shouhu.core.principal import Principal, system_principal
+from shouhu.core.runtime import Runtime, start
+
+# Results go to stdout (for scripts); messages and progress go to stderr.
+out = Console()
+err = Console(stderr=True)
+
+
+def runtime() -> Runtime:
+    """Start the runtime for a command: the database must already be migrated."""
+    return start()
+
+
+def cli_principal() -> Principal:
+    """Commands run with the operator's shell authority and are audited as `cli:`."""
+    return system_principal("cli")
+
+
+def fail(message: str, *, code: int = 1) -> NoReturn:
+    """Print an error on stderr and exit non-zero."""
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def read_stdin_secret() -> str:
+    """Read one line (a password) from standard input, without the newline."""
+    return sys.stdin.readline().rstrip("\r\n")
