@@ -21,15 +21,29 @@ BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 
 
 def _worker() -> str:
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+    # The pid keeps concurrent pytest runs on one server from dropping each other's databases.
+    return f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
+
+
+def _admin_engine() -> Engine:
+    assert PG_URL is not None
+    return create_engine(
+        "postgresql+psycopg://" + PG_URL.split("://", 1)[1], isolation_level="AUTOCOMMIT"
+    )
+
+
+def drop_postgres_database(url: str) -> None:
+    """Drop a database made by `fresh_postgres_database`."""
+    admin = _admin_engine()
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
+    admin.dispose()
 
 
 def fresh_postgres_database(name: str) -> str:
     """Create (or re-create) a database on the test server and return its URL."""
     assert PG_URL is not None
-    admin = create_engine(
-        "postgresql+psycopg://" + PG_URL.split("://", 1)[1], isolation_level="AUTOCOMMIT"
-    )
+    admin = _admin_engine()
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         connection.execute(text(f'CREATE DATABASE "{name}"'))
@@ -58,6 +72,8 @@ def migrated_engine(backend: str, tmp_path_factory: pytest.TempPathFactory) -> I
     migrate.upgrade(engine)
     yield engine
     engine.dispose()
+    if backend == "postgresql":
+        drop_postgres_database(url)
 
 
 @pytest.fixture(scope="session")
