@@ -51,6 +51,8 @@ class User(UUIDPrimaryKey, Base):
     mfa_secret_sealed: Mapped[bytes | None] = mapped_column("mfa_secret", Sealed())
     mfa_secret = EncryptedString()
     mfa_enabled_at: Mapped[datetime | None]
+    # The last TOTP time step accepted, so a code cannot be replayed (ASVS 2.8.4).
+    mfa_last_step: Mapped[int | None]
     # Only demo accounts carry a waiver, and only when settings allow it.
     mfa_waived: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from shouhu.core.i18n import N_
+
 
 class OrgType(StrEnum):
     """The kinds of organisation that use Shouhu."""
@@ -115,3 +117,49 @@ def roles_with(permission: Permission) -> frozenset[Role]:
 def role_allowed_in(role: Role, org_type: OrgType) -> bool:
     """Whether users of an organisation of this type may hold this role."""
     return role in ROLES_BY_ORG_TYPE[org_type]
+
+
+ROLE_LABELS: dict[str, str] = {
+    Role.REGISTRY_CLERK: N_("Registry clerk"),
+    Role.REGISTRY_REVIEWER: N_("Registry reviewer"),
+    Role.CASE_OFFICER: N_("Case officer"),
+    Role.FORENSIC_EXAMINER: N_("Forensic examiner"),
+    Role.COURT_CLERK: N_("Court clerk"),
+    Role.PROSECUTOR: N_("Prosecutor"),
+    Role.EDUCATION_OFFICER: N_("Education officer"),
+    Role.INSTITUTION_HR: N_("Institution HR"),
+    Role.SUPPORT_WORKER: N_("Support worker"),
+    Role.AUDITOR: N_("Auditor"),
+    Role.ANALYST: N_("Analyst"),
+    Role.ADMIN: N_("Administrator"),
+}
+
+ORG_TYPE_LABELS: dict[str, str] = {
+    OrgType.PUBLIC_SECURITY: N_("Public security"),
+    OrgType.COURT: N_("Court"),
+    OrgType.PROCURATORATE: N_("Procuratorate"),
+    OrgType.EDUCATION_AUTHORITY: N_("Education authority"),
+    OrgType.INSTITUTION: N_("Institution"),
+    OrgType.PARTNER: N_("Partner"),
+    OrgType.OVERSIGHT: N_("Oversight"),
+    OrgType.OPERATOR: N_("Operator"),
+}
+
+KIND_LABELS: dict[str, str] = {
+    InstitutionKind.KINDERGARTEN: N_("Kindergarten"),
+    InstitutionKind.PRIMARY_SCHOOL: N_("Primary school"),
+    InstitutionKind.SECONDARY_SCHOOL: N_("Secondary school"),
+    InstitutionKind.VOCATIONAL_SCHOOL: N_("Vocational school"),
+    InstitutionKind.SPECIAL_SCHOOL: N_("Special school"),
+    InstitutionKind.UNIVERSITY: N_("University"),
+    InstitutionKind.TRAINING_BODY: N_("Training body"),
+    InstitutionKind.CHILDCARE: N_("Childcare"),
+    InstitutionKind.CARE_RESCUE: N_("Care and rescue"),
+    InstitutionKind.MEDICAL: N_("Medical"),
+    InstitutionKind.OTHER_CLOSE_CONTACT: N_("Other close contact with minors"),
+    PartnerKind.WOMENS_FEDERATION: N_("Women's Federation"),
+    PartnerKind.HOSPITAL: N_("Hospital"),
+    PartnerKind.PSYCHOLOGICAL_SERVICE: N_("Psychological service"),
+    PartnerKind.LEGAL_AID: N_("Legal aid"),
+    PartnerKind.JUSTICE_BUREAU: N_("Justice bureau"),
+}

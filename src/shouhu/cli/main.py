@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from shouhu.cli import audit, keys
+from shouhu.cli import audit, db, keys, orgs, serve, tokens, users
 
 app = typer.Typer(
     name="shouhu",
@@ -12,5 +12,11 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-app.add_typer(audit.app, name="audit")
+app.command("serve")(serve.serve)
+app.command("demo")(serve.demo)
+app.add_typer(db.app, name="db")
+app.add_typer(orgs.app, name="orgs")
+app.add_typer(users.app, name="users")
+app.add_typer(tokens.app, name="tokens")
 app.add_typer(keys.app, name="keys")
+app.add_typer(audit.app, name="audit")

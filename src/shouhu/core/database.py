@@ -72,7 +72,10 @@ class UUIDPrimaryKey:
         return self.id
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Take transaction control from pysqlite (whose implicit BEGIN breaks SAVEPOINT and
+    # rollback-per-test); SQLAlchemy's "begin" event below emits BEGIN itself.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # WAL lets readers run beside the one writer; foreign keys are off by default in SQLite.
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -82,11 +85,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_begin(connection: Any) -> None:
+    # IMMEDIATE takes the write lock up front: a deferred transaction that reads and then
+    # writes fails with SQLITE_BUSY when another writer committed in between (WAL snapshot).
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def make_engine(url: str) -> Engine:
     """Create an engine for SQLite (with pragmas) or PostgreSQL (psycopg 3)."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
@@ -106,6 +116,20 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any error."""
-    with factory() as session, session.begin():
-        yield session
+    """One unit of work: commit on success, roll back on error unless it asks to persist."""
+    from shouhu.core.errors import DomainError  # noqa: PLC0415 - errors imports nothing of ours
+
+    with factory() as session:
+        session.begin()
+        try:
+            yield session
+        except DomainError as exc:
+            if exc.persist:
+                session.commit()
+            else:
+                session.rollback()
+            raise
+        except BaseException:
+            session.rollback()
+            raise
+        session.commit()

@@ -1,0 +1,98 @@
+"""API tokens for system integration: shown once, stored as SHA-256, expiring, revocable."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shouhu.accounts.models import ApiToken, User
+from shouhu.accounts.policies import allows
+from shouhu.accounts.roles import Permission
+from shouhu.accounts.sessions import TOUCH_INTERVAL, token_digest
+from shouhu.core.audit.chain import record
+from shouhu.core.database import utcnow
+from shouhu.core.errors import NotFoundError, ValidationFailedError
+from shouhu.core.principal import Principal
+
+TOKEN_PREFIX = "shh_"
+MAX_DAYS = 366
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A new token: the secret (shown once) and its stored row."""
+
+    secret: str
+    row: ApiToken
+
+
+def _may_manage_tokens_of(actor: Principal, user_id: uuid.UUID) -> bool:
+    return actor.user_id == user_id or allows(actor, Permission.USERS_MANAGE)
+
+
+def create_token(
+    session: Session, *, actor: Principal, user_id: uuid.UUID, name: str, days: int
+) -> IssuedToken:
+    """Issue a token for a user (oneself, or any user for an operator)."""
+    user = session.get(User, user_id)
+    if user is None or not _may_manage_tokens_of(actor, user_id):
+        raise NotFoundError("User not found.")
+    if not 1 <= days <= MAX_DAYS:
+        raise ValidationFailedError(
+            "A token lasts from 1 to {max} days.", field="days", max=MAX_DAYS
+        )
+    label = name.strip() or "api"
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(
+        user_id=user.id,
+        name=label[:100],
+        token_hash=token_digest(secret),
+        prefix=secret[:12],
+        expires_at=utcnow() + timedelta(days=days),
+        created_by_id=actor.user_id,
+    )
+    row.ensure_id()
+    session.add(row)
+    session.flush()
+    record(
+        session, actor=actor, action="token:create", object_type="api_token", object_id=row.id,
+        details={"user_id": str(user.id), "days": days},
+    )
+    return IssuedToken(secret=secret, row=row)
+
+
+def revoke_token(session: Session, *, actor: Principal, token_id: uuid.UUID) -> ApiToken:
+    """Revoke a token at once."""
+    row = session.get(ApiToken, token_id)
+    if row is None or not _may_manage_tokens_of(actor, row.user_id):
+        raise NotFoundError("Token not found.")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        record(
+            session, actor=actor, action="token:revoke", object_type="api_token",
+            object_id=row.id, details={"user_id": str(row.user_id)},
+        )
+    return row
+
+
+def authenticate_bearer(session: Session, secret: str) -> tuple[User, ApiToken] | None:
+    """The user behind a bearer token, if it is live and the user may act."""
+    if not secret.startswith(TOKEN_PREFIX):
+        return None
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(secret)))
+    now = utcnow()
+    if row is None or row.revoked_at is not None or row.expires_at <= now:
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or not user.active or user.locked_at is not None:
+        return None
+    if not user.organisation.active:
+        return None
+    if row.last_used_at is None or now - row.last_used_at >= TOUCH_INTERVAL:
+        row.last_used_at = now
+    return user, row

@@ -1,0 +1,1 @@
+"""The web layer: app factory, middleware, authorisation dependencies, layout and assets."""

@@ -1,0 +1,61 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+import shouhu
+from shouhu.accounts import api as accounts_api
+from shouhu.accounts import pages as accounts_pages
+from shouhu.accounts import admin_pages
+from shouhu.core.runtime import Runtime
+from shouhu.core.settings import Settings
+from shouhu.health import api as health_api
+from shouhu.web import errors, site_pages
+from shouhu.web.middleware import SecurityMiddleware
+
+API_DESCRIPTION = """\
+The Shouhu API for the HR and education systems that integrate with it.
+
+Authenticate with `Authorization: Bearer <token>`; a token is created for a user by an
+administrator (`shouhu tokens create`) or by the user on their account page, and is shown once.
+Errors are RFC 9457 problem details (`application/problem+json`) naming the field at fault.
+"""
+
+
+def create_app(
+    runtime: Runtime | None = None,
+    *,
+    settings: Settings | None = None,
+    sessions: sessionmaker[Session] | None = None,
+    engine: Engine | None = None,
+) -> FastAPI:
+    """Build the app from a started runtime, or from explicit parts (tests)."""
+    app = FastAPI(
+        title="Shouhu API",
+        version=shouhu.__version__,
+        description=API_DESCRIPTION,
+        openapi_url="/api/v1/openapi.json",
+        docs_url=None,  # Swagger UI and ReDoc load from CDNs, which the CSP forbids
+        redoc_url=None,
+    )
+    app.state.settings = settings or (runtime.settings if runtime else None)
+    app.state.sessions = sessions or (runtime.sessions if runtime else None)
+    app.state.engine = engine or (runtime.engine if runtime else None)
+    if app.state.settings is None or app.state.sessions is None or app.state.engine is None:
+        raise ValueError("create_app needs a runtime or settings, sessions and engine")
+    app.add_middleware(SecurityMiddleware)
+    errors.install(app)
+    static_dir = resources.files("shouhu.web") / "static"
+    app.mount("/static", StaticFiles(directory=str(static_dir)), name="static")
+    app.include_router(health_api.router)
+    app.include_router(site_pages.router)
+    app.include_router(accounts_pages.router)
+    app.include_router(admin_pages.router)
+    app.include_router(accounts_api.router, prefix="/api/v1")
+    return app

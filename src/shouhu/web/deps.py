@@ -1,0 +1,211 @@
+"""Request dependencies: the unit of work, and the authorisation every route must declare.
+
+Each route depends on exactly one `Authorization` object (a page or API permission, the
+sign-in flow, or `Public`); tests walk the routes and fail on any route without one.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session, sessionmaker
+
+from shouhu.accounts.authentication import NextStep, next_step
+from shouhu.accounts.models import User, WebSession
+from shouhu.accounts.policies import allows
+from shouhu.accounts.roles import Permission
+from shouhu.accounts.sessions import ActiveSession, load_session
+from shouhu.accounts.tokens import authenticate_bearer
+from shouhu.accounts.users import principal_for
+from shouhu.core.database import transaction
+from shouhu.core.errors import AuthenticationError, ForbiddenError
+from shouhu.core.principal import Principal
+from shouhu.core.settings import Settings
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def session_cookie_name(settings: Settings) -> str:
+    """`__Host-` requires Secure; plain-HTTP development uses an unprefixed name."""
+    return "__Host-shouhu_session" if settings.secure_cookies else "shouhu_session"
+
+
+def pre_session_cookie_name(settings: Settings) -> str:
+    """The cookie that carries the CSRF token of forms shown before sign-in."""
+    return "__Host-shouhu_presession" if settings.secure_cookies else "shouhu_presession"
+
+
+def get_settings_dep(request: Request) -> Settings:
+    """The application's settings."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """One transaction per request, committed before the response is sent."""
+    factory: sessionmaker[Session] = request.app.state.sessions
+    with transaction(factory) as session:
+        yield session
+
+
+Db = Annotated[Session, Depends(get_db, scope="function")]
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+def client_address(request: Request) -> str | None:
+    """The caller's address as the server sees it (a proxy must set it via uvicorn)."""
+    return request.client.host if request.client else None
+
+
+class PageAuthError(AuthenticationError):
+    """Anonymous (or partly signed-in) access to a page; rendered as the sign-in page."""
+
+
+class PasswordChangeRequired(ForbiddenError):
+    """The user must change a temporary password before anything else."""
+
+
+class CsrfError(ForbiddenError):
+    """A form arrived without the token of the session that showed it."""
+
+
+async def submitted_csrf_token(request: Request) -> str | None:
+    """The CSRF token a state-changing request carries (header for htmx, else form field)."""
+    if request.method not in UNSAFE_METHODS:
+        return None
+    supplied = request.headers.get("x-csrf-token")
+    if supplied is None:
+        form = await request.form()
+        value = form.get("csrf_token")
+        supplied = value if isinstance(value, str) else None
+    return supplied
+
+
+SubmittedCsrf = Annotated[str | None, Depends(submitted_csrf_token)]
+
+
+def _check_csrf(request: Request, supplied: str | None, expected: str) -> None:
+    if request.method not in UNSAFE_METHODS:
+        return
+    if not supplied or not expected or not hmac.compare_digest(supplied, expected):
+        raise CsrfError("The form has expired. Reload the page and try again.")
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A completed browser session: the user, their principal and the session row."""
+
+    user: User
+    principal: Principal
+    session_row: WebSession
+
+
+def _active_session(request: Request, db: Session, settings: Settings) -> ActiveSession | None:
+    token = request.cookies.get(session_cookie_name(settings))
+    if not token:
+        return None
+    active = load_session(db, token=token, settings=settings)
+    if active is not None:
+        request.state.csrf_token = active.record.csrf_token
+        request.state.user = active.user
+    return active
+
+
+class Authorization:
+    """Base of the dependencies that decide who may call a route."""
+
+    kind: Literal["public", "page", "api", "sign_in_flow"]
+    permission: Permission | None = None
+
+
+class PagePermission(Authorization):
+    """A page for signed-in users holding a permission (CSRF checked on unsafe methods)."""
+
+    kind = "page"
+
+    def __init__(self, permission: Permission) -> None:
+        self.permission = permission
+
+    def __call__(
+        self, request: Request, db: Db, settings: SettingsDep, supplied: SubmittedCsrf
+    ) -> SignedIn:
+        """Resolve the session, or refuse with 401 (sign in) or 403."""
+        active = _active_session(request, db, settings)
+        if active is None or next_step(active.user, active.record) not in {
+            NextStep.DONE,
+            NextStep.CHANGE_PASSWORD,
+        }:
+            raise PageAuthError("Please sign in to continue.")
+        principal = principal_for(active.user, "web", client_address(request))
+        _check_csrf(request, supplied, active.record.csrf_token)
+        if active.user.must_change_password and request.url.path != "/account/password":
+            raise PasswordChangeRequired("Change your temporary password first.")
+        assert self.permission is not None  # noqa: S101 - set in __init__
+        if not allows(principal, self.permission):
+            raise ForbiddenError("You do not have permission to open this page.")
+        return SignedIn(user=active.user, principal=principal, session_row=active.record)
+
+
+class ApiPermission(Authorization):
+    """An API route for a bearer token whose user holds a permission."""
+
+    kind = "api"
+
+    def __init__(self, permission: Permission) -> None:
+        self.permission = permission
+
+    def __call__(self, request: Request, db: Db) -> Principal:
+        """Authenticate `Authorization: Bearer …` and check the permission."""
+        header = request.headers.get("authorization", "")
+        scheme, _, secret = header.partition(" ")
+        found = authenticate_bearer(db, secret.strip()) if scheme.lower() == "bearer" else None
+        if found is None:
+            raise AuthenticationError("A valid bearer token is required.")
+        user, _token = found
+        principal = principal_for(user, "api", client_address(request))
+        assert self.permission is not None  # noqa: S101 - set in __init__
+        if not allows(principal, self.permission):
+            raise ForbiddenError("This token's user lacks the permission for this operation.")
+        return principal
+
+
+@dataclass(frozen=True)
+class FlowState:
+    """The sign-in flow's view of the request: a partial session if there is one."""
+
+    active: ActiveSession | None
+
+
+class SignInFlow(Authorization):
+    """Sign-in steps: open to a partial session (MFA, enrolment, notice) or to anyone."""
+
+    kind = "sign_in_flow"
+
+    def __call__(
+        self, request: Request, db: Db, settings: SettingsDep, supplied: SubmittedCsrf
+    ) -> FlowState:
+        """Load a partial session if present and check the form token."""
+        active = _active_session(request, db, settings)
+        if active is not None:
+            _check_csrf(request, supplied, active.record.csrf_token)
+        else:
+            pre_token = request.cookies.get(pre_session_cookie_name(settings), "")
+            _check_csrf(request, supplied, pre_token)
+        return FlowState(active=active)
+
+
+class Public(Authorization):
+    """Open to anyone: health checks, certificate verification, static assets."""
+
+    kind = "public"
+
+    def __call__(self) -> None:
+        """Nothing to check."""
+
+
+Flow = Annotated[FlowState, Depends(SignInFlow())]
+PUBLIC = Depends(Public())
