@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test lint typecheck check bench clean lock
+.PHONY: demo test lint typecheck bench clean lock docs messages
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("Shouhu needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
@@ -46,3 +46,12 @@ lock:
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+
+# Regenerate docs/permissions.md from the routes and policies (a test checks it is current).
+docs: $(VENV)/.runtime-installed
+	$(BIN)/python -m shouhu.web.permission_matrix > docs/permissions.md
+
+# Refresh the translation template after adding strings (the test suite names missing ones).
+messages: $(VENV)/.test-installed
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k ValidationFailedError -k NotFoundError -k ForbiddenError -k AuthenticationError -k ConflictError -k DomainError -k PageAuthError -k CsrfError -k PasswordChangeRequired -o var/messages.pot src/shouhu
+	$(BIN)/pybabel update -i var/messages.pot -d src/shouhu/locale -l zh_CN --no-fuzzy-matching

@@ -2,6 +2,98 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from shouhu.cli.context import cli_principal, err, fail, out, runtime
+from shouhu.core.crypto.fields import DecryptionError
+from shouhu.core.crypto.keyring import KeyError_, load_master_key
+from shouhu.core.crypto.rotation import (
+    DEFAULT_BATCH_SIZE,
+    RotationError,
+    RotationProgress,
+    RotationReport,
+    rotate_field_key,
+)
+
+if TYPE_CHECKING:
+    from shouhu.core.runtime import Runtime
 
 app = typer.Typer(help="Manage encryption keys.", no_args_is_help=True)
+
+
+def _start() -> tuple[Runtime, bytes]:
+    try:
+        rt = runtime()
+        # The runtime keeps only the unwrapped keyring; rotation also needs the master key
+        # to wrap the new field key.
+        return rt, load_master_key(rt.settings).key
+    except KeyError_ as exc:
+        fail(str(exc))
+
+
+def _print_summary(report: RotationReport) -> None:
+    old = ", ".join(report.old_key_ids) or "(none)"
+    out.print(f"field key: {old} → {report.new_key_id}", highlight=False)
+    if report.resumed:
+        out.print("resumed an interrupted rotation", highlight=False)
+    table = Table("table", "rows re-encrypted")
+    for name, count in sorted(report.re_encrypted.items()):
+        table.add_row(name, str(count))
+    out.print(table)
+    out.print(
+        f"retired: {old}; {report.total_re_encrypted} rows re-encrypted in all",
+        highlight=False,
+    )
+
+
+@app.command()
+def rotate(
+    batch_size: int = typer.Option(
+        DEFAULT_BATCH_SIZE, "--batch-size", min=1, help="Rows per committed transaction."
+    ),
+) -> None:
+    """Re-encrypt every encrypted field under a new field key, then retire the old key.
+
+    Safe to interrupt: running it again resumes where it stopped.
+    """
+    rt, master_key = _start()
+    try:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=err,
+        ) as bar:
+            tasks: dict[str, TaskID] = {}
+
+            def show(event: RotationProgress) -> None:
+                if event.table not in tasks:
+                    tasks[event.table] = bar.add_task(event.table, total=event.total)
+                bar.update(tasks[event.table], completed=event.scanned, total=event.total)
+
+            report = rotate_field_key(
+                rt.sessions,
+                master_key,
+                actor=cli_principal(),
+                batch_size=batch_size,
+                progress=show,
+            )
+    except (RotationError, DecryptionError, KeyError_) as exc:
+        fail(f"{exc}; fix the cause and run `shouhu keys rotate` again to resume")
+    except KeyboardInterrupt:
+        fail("interrupted; run `shouhu keys rotate` again to resume", code=130)
+    finally:
+        rt.engine.dispose()
+    _print_summary(report)

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import secrets
-import uuid
-from typing import Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar, overload
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import LargeBinary
-from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
 from shouhu.core.crypto.keyring import NONCE_BYTES, KeyError_, current_keyring
 
+if TYPE_CHECKING:
+    import uuid
+
+    from sqlalchemy.engine import Dialect
+
 ENVELOPE_VERSION = 1
+# An envelope starts with its version byte and the length of the key id that follows.
+HEADER_BYTES = 2
+TAG_BYTES = 16
 T = TypeVar("T")
 
 
@@ -22,8 +28,20 @@ class DecryptionError(Exception):
     """A stored value failed authentication: wrong key, wrong row, or altered bytes."""
 
 
+class PlaintextRefusedError(ValueError):
+    """Something other than a sealed envelope was about to be written to a `Sealed` column."""
+
+
+class HasRowId(Protocol):
+    """A model row whose UUID primary key can be assigned before flush."""
+
+    def ensure_id(self) -> uuid.UUID:
+        """Assign the primary key if needed and return it."""
+        ...
+
+
 def associated_data(table: str, column: str, row_id: uuid.UUID | str) -> bytes:
-    """The AAD that ties a ciphertext to one table, column and row."""
+    """Build the AAD that ties a ciphertext to one table, column and row."""
     return f"shouhu|{table}|{column}|{row_id}".encode()
 
 
@@ -33,26 +51,42 @@ def seal(plaintext: bytes, aad: bytes, *, key_id: str | None = None) -> bytes:
     kid = key_id or keyring.active_field_key_id
     nonce = secrets.token_bytes(NONCE_BYTES)
     ciphertext = AESGCM(keyring.field_key(kid)).encrypt(nonce, plaintext, aad)
-    encoded_id = kid.encode()
+    encoded_id = kid.encode("ascii")
     return bytes([ENVELOPE_VERSION, len(encoded_id)]) + encoded_id + nonce + ciphertext
 
 
 def envelope_key_id(envelope: bytes) -> str:
-    """The id of the key an envelope was sealed under."""
-    if len(envelope) < 2 or envelope[0] != ENVELOPE_VERSION:  # noqa: PLR2004 - header length
+    """Return the id of the key an envelope was sealed under; fail if it is not an envelope."""
+    if (
+        not isinstance(envelope, bytes | bytearray)
+        or len(envelope) < HEADER_BYTES
+        or envelope[0] != ENVELOPE_VERSION
+        or len(envelope) < HEADER_BYTES + envelope[1] + NONCE_BYTES + TAG_BYTES
+    ):
         raise DecryptionError("not a Shouhu field envelope")
-    return envelope[2 : 2 + envelope[1]].decode()
+    try:
+        return bytes(envelope[HEADER_BYTES : HEADER_BYTES + envelope[1]]).decode("ascii")
+    except UnicodeDecodeError as exc:
+        raise DecryptionError("not a Shouhu field envelope") from exc
 
 
 def open_sealed(envelope: bytes, aad: bytes) -> bytes:
     """Decrypt an envelope made by `seal` with the same AAD."""
     kid = envelope_key_id(envelope)
-    start = 2 + envelope[1]
+    start = HEADER_BYTES + envelope[1]
     nonce, ciphertext = envelope[start : start + NONCE_BYTES], envelope[start + NONCE_BYTES :]
     try:
-        return AESGCM(current_keyring().field_key(kid)).decrypt(nonce, ciphertext, aad)
-    except (InvalidTag, KeyError_) as exc:
-        raise DecryptionError(f"cannot decrypt a value sealed under key {kid}") from exc
+        key = current_keyring().field_key(kid)
+    except KeyError_ as exc:
+        # A retired key, or a value copied from another installation: name the missing key.
+        raise DecryptionError(f"value sealed under key {kid}, which is not in the keyring") from exc
+    try:
+        return AESGCM(key).decrypt(nonce, ciphertext, aad)
+    except InvalidTag as exc:
+        raise DecryptionError(
+            f"value sealed under key {kid} fails authentication: altered, or moved from "
+            "another row or column"
+        ) from exc
 
 
 class Sealed(TypeDecorator[bytes]):
@@ -61,10 +95,21 @@ class Sealed(TypeDecorator[bytes]):
     impl = LargeBinary
     cache_ok = True
 
-    def process_bind_param(self, value: bytes | None, dialect: Dialect) -> bytes | None:
+    def process_bind_param(
+        self,
+        value: bytes | None,
+        dialect: Dialect,  # noqa: ARG002 - TypeDecorator's signature
+    ) -> bytes | None:
         """Refuse anything that is not an envelope, so plaintext cannot slip into the column."""
         if value is not None:
-            envelope_key_id(value)
+            try:
+                envelope_key_id(value)
+            except DecryptionError as exc:
+                # DESIGN §4: an encrypted column never holds plaintext, even by mistake.
+                raise PlaintextRefusedError(
+                    "refusing to store a value that is not a sealed envelope in an encrypted "
+                    "column; assign through the EncryptedField instead"
+                ) from exc
         return value
 
 
@@ -77,11 +122,13 @@ class EncryptedField(Generic[T]):
     """
 
     def __init__(self, column_attr: str | None = None) -> None:
+        """Name the mapped attribute of the `Sealed` column; `<name>_sealed` by default."""
         self.column_attr = column_attr
         self.name = ""
         self.table = ""
 
     def __set_name__(self, owner: type, name: str) -> None:
+        """Learn the attribute and table names that go into the associated data."""
         self.name = name
         self.column_attr = self.column_attr or f"{name}_sealed"
         self.table = str(getattr(owner, "__tablename__", owner.__name__))
@@ -94,16 +141,20 @@ class EncryptedField(Generic[T]):
         """Turn decrypted bytes back into the Python value."""
         raise NotImplementedError  # each concrete field type overrides this
 
-    def aad_for(self, instance: Any) -> bytes:
-        """The associated data for this field of this row."""
-        return associated_data(self.table, self.name, instance.ensure_id())
+    def aad_for(self, instance: HasRowId) -> bytes:
+        """Build the associated data for this field of this row."""
+        return self.aad_for_row(instance.ensure_id())
+
+    def aad_for_row(self, row_id: uuid.UUID | str) -> bytes:
+        """Build the associated data for this field of the row with this id (key rotation)."""
+        return associated_data(self.table, self.name, row_id)
 
     @overload
     def __get__(self, instance: None, owner: type) -> EncryptedField[T]: ...
     @overload
-    def __get__(self, instance: object, owner: type) -> T | None: ...
+    def __get__(self, instance: HasRowId, owner: type) -> T | None: ...
 
-    def __get__(self, instance: object | None, owner: type) -> EncryptedField[T] | T | None:
+    def __get__(self, instance: HasRowId | None, owner: type) -> EncryptedField[T] | T | None:
         """Decrypt on read."""
         if instance is None:
             return self
@@ -112,7 +163,7 @@ class EncryptedField(Generic[T]):
             return None
         return self.decode(open_sealed(envelope, self.aad_for(instance)))
 
-    def __set__(self, instance: object, value: T | None) -> None:
+    def __set__(self, instance: HasRowId, value: T | None) -> None:
         """Encrypt on write."""
         sealed = None if value is None else seal(self.encode(value), self.aad_for(instance))
         setattr(instance, str(self.column_attr), sealed)
@@ -134,9 +185,9 @@ class EncryptedBytes(EncryptedField[bytes]):
     """An encrypted binary field."""
 
     def encode(self, value: bytes) -> bytes:
-        """Bytes as they are."""
+        """Return the bytes as they are."""
         return value
 
     def decode(self, raw: bytes) -> bytes:
-        """Bytes as they are."""
+        """Return the bytes as they are."""
         return raw

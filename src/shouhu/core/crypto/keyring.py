@@ -7,22 +7,28 @@ import binascii
 import os
 import secrets
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import TYPE_CHECKING
 
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from shouhu.core.crypto.models import CryptoKey, KeyPurpose, KeyStatus
 from shouhu.core.database import utcnow
-from shouhu.core.settings import Settings
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from sqlalchemy.orm import Session
+
+    from shouhu.core.settings import Settings
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
 
 
-class KeyError_(Exception):  # noqa: N801 - the builtin KeyError means something else
+class KeyError_(Exception):  # noqa: N801, N818 - the builtin KeyError means something else
     """A key is missing, malformed or cannot be unwrapped."""
 
 
@@ -39,7 +45,7 @@ def decode_master_key(text: str) -> bytes:
 
 
 def new_master_key_text() -> str:
-    """A fresh random master key, base64 encoded."""
+    """Generate a fresh random master key, base64 encoded."""
     return base64.urlsafe_b64encode(secrets.token_bytes(KEY_BYTES)).decode()
 
 
@@ -55,10 +61,12 @@ class MasterKeySource:
 def load_master_key(settings: Settings) -> MasterKeySource:
     """Read the master key from SHOUHU_MASTER_KEY or the key file; generate it in embedded mode."""
     if settings.master_key is not None:
-        return MasterKeySource(decode_master_key(settings.master_key.get_secret_value()), False, None)
+        return MasterKeySource(
+            decode_master_key(settings.master_key.get_secret_value()), generated=False, path=None
+        )
     path = settings.resolved_master_key_file
     if path.exists():
-        return MasterKeySource(decode_master_key(path.read_text()), False, path)
+        return MasterKeySource(decode_master_key(path.read_text()), generated=False, path=path)
     if settings.is_production:
         raise KeyError_("SHOUHU_MASTER_KEY is required in production")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -66,7 +74,7 @@ def load_master_key(settings: Settings) -> MasterKeySource:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(new_master_key_text() + "\n")
-    return MasterKeySource(decode_master_key(path.read_text()), True, path)
+    return MasterKeySource(decode_master_key(path.read_text()), generated=True, path=path)
 
 
 def _wrap(master: bytes, key_id: str, purpose: str, material: bytes) -> bytes:
@@ -84,7 +92,7 @@ def _unwrap(master: bytes, key_id: str, purpose: str, wrapped: bytes) -> bytes:
 
 
 def new_key_id(purpose: KeyPurpose) -> str:
-    """A short unique key id such as `field-20261128-1a2b3c`."""
+    """Make a short unique key id such as `field-20261128-1a2b3c`."""
     return f"{purpose.value.replace('_', '')}-{utcnow():%Y%m%d}-{secrets.token_hex(3)}"
 
 
@@ -100,7 +108,7 @@ class Keyring:
     retiring_field_key_ids: set[str] = field(default_factory=set)
 
     def field_key(self, key_id: str) -> bytes:
-        """The field key with this id, or an error naming it."""
+        """Return the field key with this id, or raise an error naming it."""
         try:
             return self.field_keys[key_id]
         except KeyError as exc:
@@ -111,8 +119,6 @@ def create_key(session: Session, master: bytes, purpose: KeyPurpose) -> CryptoKe
     """Generate a new data key of this purpose, store it wrapped, and return its row."""
     key_id = new_key_id(purpose)
     if purpose is KeyPurpose.SIGNING:
-        from cryptography.hazmat.primitives import serialization  # noqa: PLC0415
-
         material = Ed25519PrivateKey.generate().private_bytes(
             serialization.Encoding.Raw,
             serialization.PrivateFormat.Raw,
@@ -132,7 +138,7 @@ def create_key(session: Session, master: bytes, purpose: KeyPurpose) -> CryptoKe
 
 
 def unwrap_key(master: bytes, row: CryptoKey) -> bytes:
-    """The raw material of a stored key."""
+    """Return the raw material of a stored key."""
     return _unwrap(master, row.id, row.purpose, row.wrapped)
 
 
@@ -182,7 +188,7 @@ def install_keyring(keyring: Keyring | None) -> None:
 
 
 def current_keyring() -> Keyring:
-    """The installed keyring; an error if the application has not loaded one."""
+    """Return the installed keyring; an error if the application has not loaded one."""
     if _Holder.keyring is None:
-        raise KeyError_("no keyring installed: call shouhu.core.bootstrap first")
+        raise KeyError_("no keyring installed: call shouhu.core.runtime.start first")
     return _Holder.keyring

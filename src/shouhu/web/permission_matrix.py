@@ -1,0 +1,95 @@
+"""The permission matrix, generated from the routes and role policies (docs/permissions.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+
+from shouhu.accounts.roles import PERMISSIONS, Permission, Role
+from shouhu.web.deps import Authorization
+
+HEADER = """# Permission matrix
+
+Generated from the code by `make docs` (`python -m shouhu.web.permission_matrix`); a test fails
+when this file and the routes or policies disagree. Every route declares exactly one
+authorisation: a permission checked against the signed-in user's roles (pages, with a CSRF token
+on every form) or the bearer token's user (API), the sign-in flow, or public.
+
+An object a user may not see answers 404, exactly like one that does not exist; operators
+(`admin`) manage accounts and see no registry or case content.
+"""
+
+
+def authorizations(dependant: Dependant) -> Iterator[Authorization]:
+    """Every authorisation dependency in a route's dependency tree."""
+    for sub in dependant.dependencies:
+        if isinstance(sub.call, Authorization):
+            yield sub.call
+        yield from authorizations(sub)
+
+
+@dataclass(frozen=True)
+class RouteRule:
+    """Who may call one route."""
+
+    methods: str
+    path: str
+    kind: str
+    permission: Permission | None
+
+
+def route_rules(app: FastAPI) -> list[RouteRule]:
+    """One rule per route; raises if a route has no authorisation or more than one."""
+    rules: list[RouteRule] = []
+    for route in app.routes:
+        if not isinstance(route, APIRoute):
+            continue
+        found = list(authorizations(route.dependant))
+        kinds = {(a.kind, a.permission) for a in found}
+        if len(kinds) != 1:
+            raise LookupError(f"{route.path} has {len(kinds)} authorisations, needs exactly 1")
+        kind, permission = kinds.pop()
+        rules.append(RouteRule(",".join(sorted(route.methods)), route.path, kind, permission))
+    return sorted(rules, key=lambda r: (r.path, r.methods))
+
+
+def render(app: FastAPI) -> str:
+    """The markdown of docs/permissions.md."""
+    roles = list(Role)
+    lines = [HEADER, "## Permissions by role", ""]
+    lines.append("| permission | " + " | ".join(r.value for r in roles) + " |")
+    lines.append("| --- |" + " :---: |" * len(roles))
+    for permission, holders in PERMISSIONS.items():
+        cells = ["✓" if role in holders else "" for role in roles]
+        lines.append(f"| `{permission.value}` | " + " | ".join(cells) + " |")
+    lines += ["", "## Routes", "", "| method | path | access | permission |", "| --- | --- | --- | --- |"]
+    for rule in route_rules(app):
+        permission = f"`{rule.permission.value}`" if rule.permission else "—"
+        lines.append(f"| {rule.methods} | `{rule.path}` | {rule.kind} | {permission} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    """Print the matrix for an app built with throwaway settings."""
+    import sys  # noqa: PLC0415
+    import tempfile  # noqa: PLC0415
+    from pathlib import Path  # noqa: PLC0415
+
+    from shouhu.core.database import make_engine, make_session_factory  # noqa: PLC0415
+    from shouhu.core.settings import Settings  # noqa: PLC0415
+    from shouhu.web.app import create_app  # noqa: PLC0415
+
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(f"sqlite:///{Path(tmp) / 'matrix.db'}")
+        app = create_app(settings=Settings(env="test", data_dir=Path(tmp)),
+                         sessions=make_session_factory(engine), engine=engine)
+        sys.stdout.write(render(app))
+        engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
