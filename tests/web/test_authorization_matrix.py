@@ -8,13 +8,12 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from shouhu.accounts.models import User
 from shouhu.accounts.roles import PERMISSIONS, Permission, Role
-from shouhu.web.permission_matrix import route_rules
+from shouhu.web.permission_matrix import app_routes, route_rules
 from tests.factories.accounts import api_token, make_org, make_user
 from tests.web.conftest import SignedInClient
 
@@ -149,9 +148,27 @@ def _wrong_role(permission: Permission) -> Role | None:
 
 
 def test_every_route_is_in_the_matrix_or_declared_open(app: FastAPI) -> None:
-    routes = {(m, r.path) for r in app.routes if isinstance(r, APIRoute) for m in r.methods}
+    routes = {(m, r.path) for r in app_routes(app) if r.dependant for m in r.methods}
     covered = {(c.method, c.path) for c in ALL_CASES} | OPEN_ROUTES
     assert routes == covered
+
+
+def test_every_route_has_exactly_one_authorisation(app: FastAPI) -> None:
+    # route_rules raises LookupError naming a route with none (or with two).
+    rules = route_rules(app)
+    assert len(rules) == len(ALL_CASES) + len(OPEN_ROUTES)
+    plain = {r.path for r in app_routes(app) if r.dependant is None}
+    # Only the static files and the OpenAPI document are served outside FastAPI's dependencies.
+    assert plain == {"/static", "/api/v1/openapi.json"}
+
+
+def test_a_route_without_authorisation_is_caught(app: FastAPI) -> None:
+    @app.get("/unguarded")
+    def unguarded() -> dict[str, str]:
+        return {}
+
+    with pytest.raises(LookupError, match="/unguarded"):
+        route_rules(app)
 
 
 def test_every_case_names_the_routes_declared_permission(app: FastAPI) -> None:

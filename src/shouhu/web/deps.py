@@ -96,6 +96,14 @@ def _check_csrf(request: Request, supplied: str | None, expected: str) -> None:
 
 
 @dataclass(frozen=True)
+class LayoutUser:
+    """What the page layout shows of the signed-in user."""
+
+    username: str
+    role_names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class SignedIn:
     """A completed browser session: the user, their principal and the session row."""
 
@@ -111,7 +119,10 @@ def _active_session(request: Request, db: Session, settings: Settings) -> Active
     active = load_session(db, token=token, settings=settings)
     if active is not None:
         request.state.csrf_token = active.record.csrf_token
-        request.state.user = active.user
+        # A plain copy for the layout: error pages render after the transaction has ended.
+        request.state.user = LayoutUser(
+            username=active.user.username, role_names=tuple(active.user.role_names)
+        )
     return active
 
 

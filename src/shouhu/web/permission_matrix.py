@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 
 from shouhu.accounts.roles import PERMISSIONS, Permission, Role
 from shouhu.web.deps import Authorization
@@ -33,6 +33,26 @@ def authorizations(dependant: Dependant) -> Iterator[Authorization]:
 
 
 @dataclass(frozen=True)
+class AppRoute:
+    """A route as served: full path (router prefixes applied), methods and dependencies."""
+
+    path: str
+    methods: frozenset[str]
+    dependant: Dependant | None
+
+
+def app_routes(app: FastAPI) -> list[AppRoute]:
+    """Every route of the app, flattened through included routers; mounts have no methods."""
+    found = []
+    for context in iter_route_contexts(app.routes):
+        dependant = getattr(context, "dependant", None)
+        if not isinstance(context.original_route, APIRoute):
+            dependant = None
+        found.append(AppRoute(str(context.path), frozenset(context.methods or ()), dependant))
+    return found
+
+
+@dataclass(frozen=True)
 class RouteRule:
     """Who may call one route."""
 
@@ -45,15 +65,16 @@ class RouteRule:
 def route_rules(app: FastAPI) -> list[RouteRule]:
     """One rule per route; raises if a route has no authorisation or more than one."""
     rules: list[RouteRule] = []
-    for route in app.routes:
-        if not isinstance(route, APIRoute):
+    for route in app_routes(app):
+        if route.dependant is None:
             continue
         found = list(authorizations(route.dependant))
         kinds = {(a.kind, a.permission) for a in found}
         if len(kinds) != 1:
             raise LookupError(f"{route.path} has {len(kinds)} authorisations, needs exactly 1")
         kind, permission = kinds.pop()
-        rules.append(RouteRule(",".join(sorted(route.methods)), route.path, kind, permission))
+        for method in sorted(route.methods):
+            rules.append(RouteRule(method, route.path, kind, permission))
     return sorted(rules, key=lambda r: (r.path, r.methods))
 
 
