@@ -47,11 +47,30 @@ ORGANISATIONS: list[tuple[str, OrgType, str | None, str, str | None, int | None]
     ("北京市人民检察院", OrgType.PROCURATORATE, None, "110000", None, None),
     ("北京市高级人民法院", OrgType.COURT, None, "110000", None, None),
     ("北京市教育委员会", OrgType.EDUCATION_AUTHORITY, None, "110000", None, None),
-    ("北京市东城区教育委员会", OrgType.EDUCATION_AUTHORITY, None, "110101", "北京市教育委员会", None),
-    ("北京市东城区示范小学", OrgType.INSTITUTION, "primary_school", "110101",
-     "北京市东城区教育委员会", 1),
-    ("北京市东城区阳光幼儿园", OrgType.INSTITUTION, "kindergarten", "110101",
-     "北京市东城区教育委员会", 2),
+    (
+        "北京市东城区教育委员会",
+        OrgType.EDUCATION_AUTHORITY,
+        None,
+        "110101",
+        "北京市教育委员会",
+        None,
+    ),
+    (
+        "北京市东城区示范小学",
+        OrgType.INSTITUTION,
+        "primary_school",
+        "110101",
+        "北京市东城区教育委员会",
+        1,
+    ),
+    (
+        "北京市东城区阳光幼儿园",
+        OrgType.INSTITUTION,
+        "kindergarten",
+        "110101",
+        "北京市东城区教育委员会",
+        2,
+    ),
     ("北京市妇女联合会", OrgType.PARTNER, "womens_federation", "110000", None, None),
     ("国家未成年人保护监督办公室", OrgType.OVERSIGHT, None, "110000", None, None),
 ]
@@ -80,8 +99,10 @@ def _demo_password() -> str:
 
 def is_seeded(session: Session) -> bool:
     """Whether the demo data are already there."""
-    return session.scalar(select(Organisation.id).where(Organisation.name == OPERATOR_NAME)) \
+    return (
+        session.scalar(select(Organisation.id).where(Organisation.name == OPERATOR_NAME))
         is not None
+    )
 
 
 def seed(session: Session) -> list[DemoAccount]:
@@ -90,9 +111,13 @@ def seed(session: Session) -> list[DemoAccount]:
     by_name: dict[str, Organisation] = {}
     for name, org_type, kind, region, parent, serial in ORGANISATIONS:
         by_name[name] = organisations.create_organisation(
-            session, actor=actor,
+            session,
+            actor=actor,
             data=OrganisationCreate(
-                name=name, type=org_type, kind=kind, region_code=region,
+                name=name,
+                type=org_type,
+                kind=kind,
+                region_code=region,
                 parent_id=by_name[parent].id if parent else None,
                 credit_code=demo_credit_code(serial) if serial else None,
             ),
@@ -101,9 +126,15 @@ def seed(session: Session) -> list[DemoAccount]:
     for username, org_name, roles, display in ACCOUNTS:
         password = _demo_password()
         user = users.create_user(
-            session, actor=actor,
-            data=UserCreate(organisation_id=by_name[org_name].id, username=username,
-                            display_name=display, roles=roles, password=password),
+            session,
+            actor=actor,
+            data=UserCreate(
+                organisation_id=by_name[org_name].id,
+                username=username,
+                display_name=display,
+                roles=roles,
+                password=password,
+            ),
         )
         # Demo only: the second factor is waived, and the sign-in page says so.
         user.mfa_waived = True

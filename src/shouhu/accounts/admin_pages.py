@@ -82,23 +82,42 @@ def organisation_create(
     credit_code: Annotated[str, Form()] = "",
 ) -> Response:
     """Create an organisation, or show the form again with what was wrong."""
-    values = {"name": name, "type": org_type, "region_code": region_code, "kind": kind,
-              "parent_id": parent_id, "credit_code": credit_code}
+    values = {
+        "name": name,
+        "type": org_type,
+        "region_code": region_code,
+        "kind": kind,
+        "parent_id": parent_id,
+        "credit_code": credit_code,
+    }
     try:
         data = OrganisationCreate.model_validate(
-            {"name": name, "type": org_type, "region_code": region_code.strip(),
-             "kind": kind or None, "parent_id": parent_id or None,
-             "credit_code": credit_code.strip() or None}
+            {
+                "name": name,
+                "type": org_type,
+                "region_code": region_code.strip(),
+                "kind": kind or None,
+                "parent_id": parent_id or None,
+                "credit_code": credit_code.strip() or None,
+            }
         )
         org = organisations.create_organisation(db, actor=me.principal, data=data)
     except ValidationError as exc:
-        return render(request, "admin/organisation_new.html",
-                      _org_form_context(db, values, _form_errors(exc)), status=422)
+        return render(
+            request,
+            "admin/organisation_new.html",
+            _org_form_context(db, values, _form_errors(exc)),
+            status=422,
+        )
     except DomainError as exc:
         db.rollback()
         errors = {exc.field or "": gettext(exc.message, **exc.params)}
-        return render(request, "admin/organisation_new.html",
-                      _org_form_context(db, values, errors), status=422)
+        return render(
+            request,
+            "admin/organisation_new.html",
+            _org_form_context(db, values, errors),
+            status=422,
+        )
     return _redirect(f"/admin/organisations/{org.id}")
 
 
@@ -106,12 +125,19 @@ def organisation_create(
 def organisation_detail(request: Request, db: Db, me: OrgsRead, org_id: uuid.UUID) -> Response:
     """One organisation, its children and its users."""
     org = repository.get_organisation(db, me.principal, org_id)
-    children = list(db.scalars(select(Organisation).where(Organisation.parent_id == org.id)
-                               .order_by(Organisation.name)))
-    members = list(db.scalars(select(User).where(User.organisation_id == org.id)
-                              .order_by(User.username)))
-    return render(request, "admin/organisation_detail.html",
-                  {"org": org, "children": children, "members": members})
+    children = list(
+        db.scalars(
+            select(Organisation).where(Organisation.parent_id == org.id).order_by(Organisation.name)
+        )
+    )
+    members = list(
+        db.scalars(select(User).where(User.organisation_id == org.id).order_by(User.username))
+    )
+    return render(
+        request,
+        "admin/organisation_detail.html",
+        {"org": org, "children": children, "members": members},
+    )
 
 
 @router.post("/organisations/{org_id}/active")
@@ -129,16 +155,23 @@ def user_list(request: Request, db: Db, me: UsersRead, q: str = "") -> Response:
     statement = repository.readable_users(me.principal)
     if q:
         statement = statement.where(User.username.contains(q.strip().lower()))
-    return render(request, "admin/users.html", {"users": list(db.scalars(statement.limit(500))),
-                                                "q": q})
+    return render(
+        request, "admin/users.html", {"users": list(db.scalars(statement.limit(500))), "q": q}
+    )
 
 
 def _user_form_context(db: Db, values: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
     return {
-        "orgs": list(db.scalars(select(Organisation).where(Organisation.active.is_(True))
-                                .order_by(Organisation.name))),
-        "roles_by_type": {t.value: sorted(r.value for r in roles)
-                          for t, roles in ROLES_BY_ORG_TYPE.items()},
+        "orgs": list(
+            db.scalars(
+                select(Organisation)
+                .where(Organisation.active.is_(True))
+                .order_by(Organisation.name)
+            )
+        ),
+        "roles_by_type": {
+            t.value: sorted(r.value for r in roles) for t, roles in ROLES_BY_ORG_TYPE.items()
+        },
         "all_roles": [r.value for r in Role],
         "values": values,
         "errors": errors,
@@ -148,8 +181,11 @@ def _user_form_context(db: Db, values: dict[str, Any], errors: dict[str, str]) -
 @router.get("/users/new")
 def user_new(request: Request, db: Db, me: UsersManage, org: str = "") -> Response:
     """The form to create a user."""
-    return render(request, "admin/user_new.html",
-                  _user_form_context(db, {"organisation_id": org, "roles": []}, {}))
+    return render(
+        request,
+        "admin/user_new.html",
+        _user_form_context(db, {"organisation_id": org, "roles": []}, {}),
+    )
 
 
 @router.post("/users")
@@ -164,31 +200,47 @@ def user_create(
     roles: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
     """Create a user, or show the form again with what was wrong."""
-    values: dict[str, Any] = {"organisation_id": organisation_id, "username": username,
-                              "display_name": display_name, "roles": roles or []}
+    values: dict[str, Any] = {
+        "organisation_id": organisation_id,
+        "username": username,
+        "display_name": display_name,
+        "roles": roles or [],
+    }
     try:
         data = UserCreate.model_validate(
             {**values, "password": password, "display_name": display_name.strip() or None}
         )
         user = users.create_user(db, actor=me.principal, data=data)
     except ValidationError as exc:
-        return render(request, "admin/user_new.html",
-                      _user_form_context(db, values, _form_errors(exc)), status=422)
+        return render(
+            request,
+            "admin/user_new.html",
+            _user_form_context(db, values, _form_errors(exc)),
+            status=422,
+        )
     except DomainError as exc:
         db.rollback()
         errors = {exc.field or "": gettext(exc.message, **exc.params)}
-        return render(request, "admin/user_new.html", _user_form_context(db, values, errors),
-                      status=422)
+        return render(
+            request, "admin/user_new.html", _user_form_context(db, values, errors), status=422
+        )
     return _redirect(f"/admin/users/{user.id}")
 
 
-def _user_page(request: Request, db: Db, me: SignedIn, user: User, error: str | None = None,
-               status: int = 200) -> Response:
+def _user_page(
+    request: Request, db: Db, me: SignedIn, user: User, error: str | None = None, status: int = 200
+) -> Response:
     return render(
-        request, "admin/user_detail.html",
-        {"subject": user, "allowed_roles": sorted(r.value for r in
-                                                  ROLES_BY_ORG_TYPE[OrgType(user.organisation.type)]),
-         "live_sessions": sessions.live_session_count(db, user.id), "error": error},
+        request,
+        "admin/user_detail.html",
+        {
+            "subject": user,
+            "allowed_roles": sorted(
+                r.value for r in ROLES_BY_ORG_TYPE[OrgType(user.organisation.type)]
+            ),
+            "live_sessions": sessions.live_session_count(db, user.id),
+            "error": error,
+        },
         status=status,
     )
 
@@ -206,13 +258,17 @@ def _user_action_result(
         return _redirect(f"/admin/users/{user_id}")
     db.rollback()
     user = repository.get_user(db, me.principal, user_id)
-    return _user_page(request, db, me, user, gettext(exc.message, **exc.params),
-                      status=exc.status_code)
+    return _user_page(
+        request, db, me, user, gettext(exc.message, **exc.params), status=exc.status_code
+    )
 
 
 @router.post("/users/{user_id}/roles")
 def user_roles(
-    request: Request, db: Db, me: UsersManage, user_id: uuid.UUID,
+    request: Request,
+    db: Db,
+    me: UsersManage,
+    user_id: uuid.UUID,
     roles: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
     """Replace the user's roles."""
@@ -226,7 +282,10 @@ def user_roles(
 
 @router.post("/users/{user_id}/active")
 def user_active(
-    request: Request, db: Db, me: UsersManage, user_id: uuid.UUID,
+    request: Request,
+    db: Db,
+    me: UsersManage,
+    user_id: uuid.UUID,
     active: Annotated[bool, Form()],
 ) -> Response:
     """Disable or enable the user."""
@@ -259,7 +318,10 @@ def user_reset_mfa(request: Request, db: Db, me: UsersManage, user_id: uuid.UUID
 
 @router.post("/users/{user_id}/reset-password")
 def user_reset_password(
-    request: Request, db: Db, me: UsersManage, user_id: uuid.UUID,
+    request: Request,
+    db: Db,
+    me: UsersManage,
+    user_id: uuid.UUID,
     password: Annotated[str, Form()],
 ) -> Response:
     """Set a temporary password."""

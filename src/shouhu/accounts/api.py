@@ -55,8 +55,9 @@ def _user(db: Db, principal: Principal) -> User:
 def me(db: Db, principal: Self) -> MeOut:
     """The user and organisation the token acts for."""
     user = _user(db, principal)
-    return MeOut(user=user_out(user),
-                 organisation=OrganisationOut.model_validate(user.organisation))
+    return MeOut(
+        user=user_out(user), organisation=OrganisationOut.model_validate(user.organisation)
+    )
 
 
 @router.get("/tokens", response_model=list[TokenOut], tags=["account"], responses=ERRORS)
@@ -66,15 +67,16 @@ def my_tokens(db: Db, principal: Self) -> list[ApiToken]:
     return list(db.scalars(repository.readable_tokens(principal, principal.user_id)))
 
 
-@router.post("/tokens", response_model=TokenCreatedOut, status_code=201, tags=["account"],
-             responses=ERRORS)
+@router.post(
+    "/tokens", response_model=TokenCreatedOut, status_code=201, tags=["account"], responses=ERRORS
+)
 def create_my_token(db: Db, principal: Self, body: TokenCreateIn) -> TokenCreatedOut:
     """Issue a new token for the caller; the secret appears in this response only."""
     assert principal.user_id is not None  # noqa: S101 - bearer principals have a user
-    issued = tokens.create_token(db, actor=principal, user_id=principal.user_id,
-                                 name=body.name, days=body.days)
-    return TokenCreatedOut(**TokenOut.model_validate(issued.row).model_dump(),
-                           token=issued.secret)
+    issued = tokens.create_token(
+        db, actor=principal, user_id=principal.user_id, name=body.name, days=body.days
+    )
+    return TokenCreatedOut(**TokenOut.model_validate(issued.row).model_dump(), token=issued.secret)
 
 
 @router.delete("/tokens/{token_id}", status_code=204, tags=["account"], responses=ERRORS)
@@ -84,10 +86,15 @@ def revoke_my_token(db: Db, principal: Self, token_id: uuid.UUID) -> Response:
     return Response(status_code=204)
 
 
-@router.get("/organisations", response_model=list[OrganisationOut], tags=["administration"],
-            responses=ERRORS)
+@router.get(
+    "/organisations",
+    response_model=list[OrganisationOut],
+    tags=["administration"],
+    responses=ERRORS,
+)
 def list_organisations(
-    db: Db, principal: OrgsRead,
+    db: Db,
+    principal: OrgsRead,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[Organisation]:
@@ -96,8 +103,13 @@ def list_organisations(
     return list(db.scalars(statement))
 
 
-@router.post("/organisations", response_model=OrganisationOut, status_code=201,
-             tags=["administration"], responses=ERRORS)
+@router.post(
+    "/organisations",
+    response_model=OrganisationOut,
+    status_code=201,
+    tags=["administration"],
+    responses=ERRORS,
+)
 def create_organisation(db: Db, principal: OrgsManage, body: OrganisationCreateIn) -> Organisation:
     """Create an organisation (type, kind, region code, parent and credit code are checked)."""
     try:
@@ -110,8 +122,12 @@ def create_organisation(db: Db, principal: OrgsManage, body: OrganisationCreateI
     return organisations.create_organisation(db, actor=principal, data=data)
 
 
-@router.get("/organisations/{org_id}", response_model=OrganisationOut, tags=["administration"],
-            responses=ERRORS)
+@router.get(
+    "/organisations/{org_id}",
+    response_model=OrganisationOut,
+    tags=["administration"],
+    responses=ERRORS,
+)
 def get_organisation(db: Db, principal: OrgsRead, org_id: uuid.UUID) -> Organisation:
     """One organisation."""
     return repository.get_organisation(db, principal, org_id)
@@ -119,7 +135,8 @@ def get_organisation(db: Db, principal: OrgsRead, org_id: uuid.UUID) -> Organisa
 
 @router.get("/users", response_model=list[UserOut], tags=["administration"], responses=ERRORS)
 def list_users(
-    db: Db, principal: UsersRead,
+    db: Db,
+    principal: UsersRead,
     organisation_id: uuid.UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
@@ -131,8 +148,9 @@ def list_users(
     return [user_out(u) for u in db.scalars(statement.limit(limit).offset(offset))]
 
 
-@router.post("/users", response_model=UserOut, status_code=201, tags=["administration"],
-             responses=ERRORS)
+@router.post(
+    "/users", response_model=UserOut, status_code=201, tags=["administration"], responses=ERRORS
+)
 def create_user(db: Db, principal: UsersManage, body: UserCreateIn) -> UserOut:
     """Create a user with roles valid for the organisation's type."""
     data = UserCreate.model_validate(body.model_dump())
@@ -145,36 +163,41 @@ def get_user(db: Db, principal: UsersRead, user_id: uuid.UUID) -> UserOut:
     return user_out(repository.get_user(db, principal, user_id))
 
 
-@router.put("/users/{user_id}/roles", response_model=UserOut, tags=["administration"],
-            responses=ERRORS)
+@router.put(
+    "/users/{user_id}/roles", response_model=UserOut, tags=["administration"], responses=ERRORS
+)
 def set_user_roles(db: Db, principal: UsersManage, user_id: uuid.UUID, body: RolesIn) -> UserOut:
     """Replace a user's roles."""
     return user_out(users.set_roles(db, actor=principal, user_id=user_id, roles=body.roles))
 
 
-@router.post("/users/{user_id}/disable", response_model=UserOut, tags=["administration"],
-             responses=ERRORS)
+@router.post(
+    "/users/{user_id}/disable", response_model=UserOut, tags=["administration"], responses=ERRORS
+)
 def disable_user(db: Db, principal: UsersManage, user_id: uuid.UUID) -> UserOut:
     """Disable a user; their sessions end and their tokens stop working."""
     return user_out(users.set_active(db, actor=principal, user_id=user_id, active=False))
 
 
-@router.post("/users/{user_id}/enable", response_model=UserOut, tags=["administration"],
-             responses=ERRORS)
+@router.post(
+    "/users/{user_id}/enable", response_model=UserOut, tags=["administration"], responses=ERRORS
+)
 def enable_user(db: Db, principal: UsersManage, user_id: uuid.UUID) -> UserOut:
     """Enable a disabled user."""
     return user_out(users.set_active(db, actor=principal, user_id=user_id, active=True))
 
 
-@router.post("/users/{user_id}/unlock", response_model=UserOut, tags=["administration"],
-             responses=ERRORS)
+@router.post(
+    "/users/{user_id}/unlock", response_model=UserOut, tags=["administration"], responses=ERRORS
+)
 def unlock_user(db: Db, principal: UsersManage, user_id: uuid.UUID) -> UserOut:
     """Lift a lock-out."""
     return user_out(users.unlock(db, actor=principal, user_id=user_id))
 
 
-@router.post("/users/{user_id}/reset-mfa", response_model=UserOut, tags=["administration"],
-             responses=ERRORS)
+@router.post(
+    "/users/{user_id}/reset-mfa", response_model=UserOut, tags=["administration"], responses=ERRORS
+)
 def reset_user_mfa(db: Db, principal: UsersManage, user_id: uuid.UUID) -> UserOut:
     """Remove a user's second factor; they enrol again at next sign-in."""
     return user_out(users.reset_mfa(db, actor=principal, user_id=user_id))

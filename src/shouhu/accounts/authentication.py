@@ -35,13 +35,16 @@ class NextStep(StrEnum):
     VERIFY_MFA = "verify_mfa"
     ENROL_MFA = "enrol_mfa"
     ACKNOWLEDGE_NOTICE = "acknowledge_notice"
-    CHANGE_PASSWORD = "change_password"
+    CHANGE_PASSWORD = "change_password"  # noqa: S105 - a step name, not a password
     DONE = "done"
 
 
 def _anonymous(channel: Channel, source_address: str | None) -> Principal:
     return Principal(
-        user_id=None, organisation_id=None, org_type=None, channel=channel,
+        user_id=None,
+        organisation_id=None,
+        org_type=None,
+        channel=channel,
         source_address=source_address,
     )
 
@@ -53,20 +56,29 @@ def _record_failure(
     session.add(SignInFailure(user_id=user.id, occurred_at=now))
     session.flush()
     record(
-        session, actor=actor, action="session:sign_in", outcome="failure",
-        object_type="user", object_id=user.id, details={"reason": reason},
+        session,
+        actor=actor,
+        action="session:sign_in",
+        outcome="failure",
+        object_type="user",
+        object_id=user.id,
+        details={"reason": reason},
     )
     window_start = now - timedelta(minutes=settings.lockout_window_minutes)
     recent = session.scalar(
-        select(func.count()).select_from(SignInFailure).where(
-            SignInFailure.user_id == user.id, SignInFailure.occurred_at >= window_start
-        )
+        select(func.count())
+        .select_from(SignInFailure)
+        .where(SignInFailure.user_id == user.id, SignInFailure.occurred_at >= window_start)
     )
     if user.locked_at is None and (recent or 0) >= settings.lockout_failures:
         user.locked_at = now
         sessions.end_user_sessions(session, user.id)
         record(
-            session, actor=actor, action="user:lock", object_type="user", object_id=user.id,
+            session,
+            actor=actor,
+            action="user:lock",
+            object_type="user",
+            object_id=user.id,
             details={"failures": recent, "window_minutes": settings.lockout_window_minutes},
         )
 
@@ -89,9 +101,14 @@ def check_password(
     if user is None:
         verify_dummy(password)  # spend the same time as a real check
         record(
-            session, actor=actor, action="session:sign_in", outcome="failure",
-            details={"reason": "unknown_user",
-                     "username_index": blind_index(username.strip().lower(), domain="username")},
+            session,
+            actor=actor,
+            action="session:sign_in",
+            outcome="failure",
+            details={
+                "reason": "unknown_user",
+                "username_index": blind_index(username.strip().lower(), domain="username"),
+            },
         )
         raise AuthenticationError(SIGN_IN_FAILED, persist=True)
     password_ok = verify_password(user.password_hash, password)
@@ -107,8 +124,13 @@ def check_password(
         refusal = "organisation_disabled"
     if refusal:
         record(
-            session, actor=actor, action="session:sign_in", outcome="failure",
-            object_type="user", object_id=user.id, details={"reason": refusal},
+            session,
+            actor=actor,
+            action="session:sign_in",
+            outcome="failure",
+            object_type="user",
+            object_id=user.id,
+            details={"reason": refusal},
         )
         raise AuthenticationError(SIGN_IN_FAILED, persist=True)
     if needs_rehash(user.password_hash):
@@ -203,8 +225,11 @@ def confirm_enrolment(
     user.mfa_enabled_at = utcnow()
     row.mfa_passed = True
     record(
-        session, actor=principal_for(user, "web", source_address), action="user:mfa_enrol",
-        object_type="user", object_id=user.id,
+        session,
+        actor=principal_for(user, "web", source_address),
+        action="user:mfa_enrol",
+        object_type="user",
+        object_id=user.id,
     )
     return sessions.rotate_session(session, current=row, source_address=source_address)
 
@@ -215,10 +240,19 @@ def acknowledge_notice(
     """Record that the user accepted the system-use notice; the sign-in is then complete."""
     row.notice_acknowledged = True
     actor = principal_for(user, "web", source_address)
-    record(session, actor=actor, action="session:notice_acknowledge", object_type="user",
-           object_id=user.id)
     record(
-        session, actor=actor, action="session:sign_in", object_type="user", object_id=user.id,
+        session,
+        actor=actor,
+        action="session:notice_acknowledge",
+        object_type="user",
+        object_id=user.id,
+    )
+    record(
+        session,
+        actor=actor,
+        action="session:sign_in",
+        object_type="user",
+        object_id=user.id,
         details={"mfa": "waived" if user.mfa_enabled_at is None else "totp"},
     )
 
@@ -227,6 +261,9 @@ def sign_out(session: Session, *, user: User, row: WebSession, source_address: s
     """End the session and record it."""
     sessions.end_session(session, row)
     record(
-        session, actor=principal_for(user, "web", source_address), action="session:sign_out",
-        object_type="user", object_id=user.id,
+        session,
+        actor=principal_for(user, "web", source_address),
+        action="session:sign_out",
+        object_type="user",
+        object_id=user.id,
     )

@@ -13,7 +13,7 @@ from shouhu.core.database import Base, UUIDPrimaryKey, utcnow
 
 
 class Organisation(UUIDPrimaryKey, Base):
-    """A body that uses Shouhu: registry owner, court, authority, institution, partner…"""
+    """A body that uses Shouhu: registry owner, court, authority, institution or partner."""
 
     __tablename__ = "organisations"
 

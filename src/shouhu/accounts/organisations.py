@@ -133,8 +133,11 @@ def create_organisation(
         action="organisation:create",
         object_type="organisation",
         object_id=organisation.id,
-        details={"type": organisation.type, "kind": organisation.kind,
-                 "region_code": organisation.region_code},
+        details={
+            "type": organisation.type,
+            "kind": organisation.kind,
+            "region_code": organisation.region_code,
+        },
     )
     return organisation
 

@@ -46,8 +46,12 @@ def _with_session_cookie(response: Response, token: str, settings: Settings) -> 
     # ASVS 3.4: __Host- prefix (when secure), HttpOnly, SameSite=Strict; no Max-Age, so the
     # browser forgets it on close; the server enforces idle and absolute limits.
     response.set_cookie(
-        session_cookie_name(settings), token, httponly=True, secure=settings.secure_cookies,
-        samesite="strict", path="/",
+        session_cookie_name(settings),
+        token,
+        httponly=True,
+        secure=settings.secure_cookies,
+        samesite="strict",
+        path="/",
     )
     return response
 
@@ -84,12 +88,16 @@ def sign_in(
     """Check the password; start a partial session; continue with the second factor."""
     try:
         user = authentication.check_password(
-            db, username=username, password=password, settings=settings,
+            db,
+            username=username,
+            password=password,
+            settings=settings,
             source_address=client_address(request),
         )
     except AuthenticationError as exc:
         return render(
-            request, "accounts/sign_in.html",
+            request,
+            "accounts/sign_in.html",
             {"next": safe_next(next_path), "error": gettext(exc.message), "username": username},
             status=401,
         )
@@ -97,8 +105,14 @@ def sign_in(
         db, user=user, settings=settings, source_address=client_address(request)
     )
     response = _redirect(_go_to_next_step(request, user, row))
-    response.set_cookie(NEXT_COOKIE, safe_next(next_path), httponly=True,
-                        secure=settings.secure_cookies, samesite="strict", path="/")
+    response.set_cookie(
+        NEXT_COOKIE,
+        safe_next(next_path),
+        httponly=True,
+        secure=settings.secure_cookies,
+        samesite="strict",
+        path="/",
+    )
     return _with_session_cookie(response, token, settings)
 
 
@@ -124,18 +138,27 @@ def mfa_submit(
     user, row = flow.active.user, flow.active.record
     try:
         token, new_row = authentication.verify_mfa(
-            db, user=user, row=row, code=code, settings=settings,
+            db,
+            user=user,
+            row=row,
+            code=code,
+            settings=settings,
             source_address=client_address(request),
         )
     except AuthenticationError as exc:
-        response = render(request, "accounts/sign_in.html",
-                          {"next": "/", "error": gettext(exc.message)}, status=401)
+        response = render(
+            request,
+            "accounts/sign_in.html",
+            {"next": "/", "error": gettext(exc.message)},
+            status=401,
+        )
         response.delete_cookie(session_cookie_name(settings), path="/")
         return response
     except ValidationFailedError as exc:
         return render(request, "accounts/mfa.html", {"error": gettext(exc.message)}, status=422)
-    return _with_session_cookie(_redirect(_go_to_next_step(request, user, new_row)), token,
-                                settings)
+    return _with_session_cookie(
+        _redirect(_go_to_next_step(request, user, new_row)), token, settings
+    )
 
 
 def _enrolment_page(request: Request, user: User, error: str | None, status: int = 200) -> Response:
@@ -144,8 +167,9 @@ def _enrolment_page(request: Request, user: User, error: str | None, status: int
     grouped = " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
     # segno writes the SVG from the URI alone; no user-controlled markup reaches it.
     qr = Markup(mfa.qr_svg(uri))  # noqa: S704
-    return render(request, "accounts/enrol.html", {"qr": qr, "secret": grouped, "error": error},
-                  status=status)
+    return render(
+        request, "accounts/enrol.html", {"qr": qr, "secret": grouped, "error": error}, status=status
+    )
 
 
 @router.get("/sign-in/enrol")
@@ -177,8 +201,9 @@ def enrol_submit(
         )
     except ValidationFailedError as exc:
         return _enrolment_page(request, user, gettext(exc.message), status=422)
-    return _with_session_cookie(_redirect(_go_to_next_step(request, user, new_row)), token,
-                                settings)
+    return _with_session_cookie(
+        _redirect(_go_to_next_step(request, user, new_row)), token, settings
+    )
 
 
 @router.get("/sign-in/notice")
@@ -196,8 +221,9 @@ def notice_submit(request: Request, db: Db, flow: Flow) -> Response:
         return _redirect("/sign-in")
     user, row = flow.active.user, flow.active.record
     if not row.notice_acknowledged:
-        authentication.acknowledge_notice(db, user=user, row=row,
-                                          source_address=client_address(request))
+        authentication.acknowledge_notice(
+            db, user=user, row=row, source_address=client_address(request)
+        )
     response = _redirect(_go_to_next_step(request, user, row))
     response.delete_cookie(NEXT_COOKIE, path="/")
     return response
@@ -207,8 +233,12 @@ def notice_submit(request: Request, db: Db, flow: Flow) -> Response:
 def sign_out(request: Request, db: Db, settings: SettingsDep, flow: Flow) -> Response:
     """End the session and forget the cookie."""
     if flow.active is not None:
-        authentication.sign_out(db, user=flow.active.user, row=flow.active.record,
-                                source_address=client_address(request))
+        authentication.sign_out(
+            db,
+            user=flow.active.user,
+            row=flow.active.record,
+            source_address=client_address(request),
+        )
     response = _redirect("/sign-in")
     response.delete_cookie(session_cookie_name(settings), path="/")
     return response
@@ -216,14 +246,17 @@ def sign_out(request: Request, db: Db, settings: SettingsDep, flow: Flow) -> Res
 
 def _account_page(request: Request, db: Db, me: SignedIn, **extra: object) -> Response:
     user_tokens = list(
-        db.scalars(select(ApiToken).where(ApiToken.user_id == me.user.id)
-                   .order_by(ApiToken.created_at.desc()))
+        db.scalars(
+            select(ApiToken)
+            .where(ApiToken.user_id == me.user.id)
+            .order_by(ApiToken.created_at.desc())
+        )
     )
-    context: dict[str, object] = {"me": me, "tokens": user_tokens, "new_token": None,
-                                  "error": None}
+    context: dict[str, object] = {"me": me, "tokens": user_tokens, "new_token": None, "error": None}
     context.update(extra)
-    return render(request, "accounts/account.html", context,
-                  status=422 if context.get("error") else 200)
+    return render(
+        request, "accounts/account.html", context, status=422 if context.get("error") else 200
+    )
 
 
 @router.get("/account")
@@ -243,8 +276,13 @@ def create_own_token(
 ) -> Response:
     """Issue a token for oneself; the secret is shown on this response only."""
     try:
-        issued = tokens.create_token(db, actor=me.principal, user_id=me.user.id, name=name,
-                                     days=days or settings.api_token_default_days)
+        issued = tokens.create_token(
+            db,
+            actor=me.principal,
+            user_id=me.user.id,
+            name=name,
+            days=days or settings.api_token_default_days,
+        )
     except DomainError as exc:
         db.rollback()
         return _account_page(request, db, me, error=gettext(exc.message, **exc.params))
@@ -275,18 +313,27 @@ def password_submit(
 ) -> Response:
     """Change one's password; other sessions end."""
     if new_password != confirm_password:
-        return render(request, "accounts/password.html",
-                      {"me": me, "error": gettext("The two new passwords differ."),
-                       "done": False}, status=422)
+        return render(
+            request,
+            "accounts/password.html",
+            {"me": me, "error": gettext("The two new passwords differ."), "done": False},
+            status=422,
+        )
     try:
         users.change_own_password(
-            db, actor=me.principal, current_password=current_password,
-            new_password=new_password, keep_session_id=me.session_row.id,
+            db,
+            actor=me.principal,
+            current_password=current_password,
+            new_password=new_password,
+            keep_session_id=me.session_row.id,
         )
     except DomainError as exc:
         if not exc.persist:
             db.rollback()
-        return render(request, "accounts/password.html",
-                      {"me": me, "error": gettext(exc.message, **exc.params), "done": False},
-                      status=422)
+        return render(
+            request,
+            "accounts/password.html",
+            {"me": me, "error": gettext(exc.message, **exc.params), "done": False},
+            status=422,
+        )
     return render(request, "accounts/password.html", {"me": me, "error": None, "done": True})

@@ -14,7 +14,7 @@ from shouhu.core.errors import NotFoundError
 from shouhu.core.principal import Principal
 
 
-def readable_organisations(principal: Principal) -> Select[tuple[Organisation]]:
+def readable_organisations(principal: Principal) -> Select[Organisation]:
     """Organisations the principal may see: all for operators, else their own."""
     statement = select(Organisation).order_by(Organisation.name)
     if allows(principal, Permission.ORGS_READ):
@@ -22,7 +22,7 @@ def readable_organisations(principal: Principal) -> Select[tuple[Organisation]]:
     return statement.where(Organisation.id == principal.organisation_id)
 
 
-def readable_users(principal: Principal) -> Select[tuple[User]]:
+def readable_users(principal: Principal) -> Select[User]:
     """Users the principal may see: all for operators, else only themselves."""
     statement = select(User).order_by(User.username)
     if allows(principal, Permission.USERS_READ):
@@ -59,10 +59,10 @@ def find_user_by_username(session: Session, username: str) -> User | None:
     return session.scalar(select(User).where(User.username == username.strip().lower()))
 
 
-def readable_tokens(principal: Principal, user_id: uuid.UUID) -> Select[tuple[ApiToken]]:
+def readable_tokens(principal: Principal, user_id: uuid.UUID) -> Select[ApiToken]:
     """A user's API tokens, if the principal is that user or manages users."""
-    statement = select(ApiToken).where(ApiToken.user_id == user_id).order_by(
-        ApiToken.created_at.desc()
+    statement = (
+        select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.created_at.desc())
     )
     if user_id == principal.user_id or allows(principal, Permission.USERS_MANAGE):
         return statement

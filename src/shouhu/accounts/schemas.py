@@ -49,13 +49,20 @@ class MeOut(BaseModel):
 class UserCreateIn(BaseModel):
     """An operator's request to create a user."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "organisation_id": "7d3b7c2e-3a4f-4c52-9a51-0f1d2b8e4c11",
-        "username": "hr.wang",
-        "display_name": "王老师",
-        "roles": ["institution_hr"],
-        "password": "a long passphrase of your own",
-    }]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "organisation_id": "7d3b7c2e-3a4f-4c52-9a51-0f1d2b8e4c11",
+                    "username": "hr.wang",
+                    "display_name": "王老师",
+                    "roles": ["institution_hr"],
+                    "password": "a long passphrase of your own",
+                }
+            ]
+        },
+    )
 
     organisation_id: uuid.UUID
     username: str = Field(min_length=3, max_length=64)
@@ -75,8 +82,9 @@ class RolesIn(BaseModel):
 class TokenCreateIn(BaseModel):
     """A request for a new API token for oneself."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"name": "HR system", "days": 90}]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"name": "HR system", "days": 90}]}
+    )
 
     name: str = Field(min_length=1, max_length=100)
     days: int = Field(default=90, ge=1, le=366)
@@ -105,14 +113,21 @@ class TokenCreatedOut(TokenOut):
 class OrganisationCreateIn(BaseModel):
     """An operator's request to create an organisation."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "name": "北京市东城区第一实验小学",
-        "type": "institution",
-        "kind": "primary_school",
-        "region_code": "110101",
-        "parent_id": "0b6f0f59-6a53-4f54-8f8d-3d7f6a2a9a10",
-        "credit_code": "91350100M000100Y43",
-    }]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "北京市东城区第一实验小学",
+                    "type": "institution",
+                    "kind": "primary_school",
+                    "region_code": "110101",
+                    "parent_id": "0b6f0f59-6a53-4f54-8f8d-3d7f6a2a9a10",
+                    "credit_code": "91350100M000100Y43",
+                }
+            ]
+        },
+    )
 
     name: str = Field(min_length=2, max_length=200)
     type: OrgType
@@ -125,7 +140,12 @@ class OrganisationCreateIn(BaseModel):
 def user_out(user: User) -> UserOut:
     """Build the API view of a user model."""
     return UserOut(
-        id=user.id, organisation_id=user.organisation_id, username=user.username,
-        display_name=user.display_name, roles=user.role_names, active=user.active,
-        locked=user.locked_at is not None, mfa_enabled=user.mfa_enabled_at is not None,
+        id=user.id,
+        organisation_id=user.organisation_id,
+        username=user.username,
+        display_name=user.display_name,
+        roles=user.role_names,
+        active=user.active,
+        locked=user.locked_at is not None,
+        mfa_enabled=user.mfa_enabled_at is not None,
     )

@@ -104,7 +104,7 @@ def load_session(
     return ActiveSession(record=row, user=user)
 
 
-def end_session(session: Session, row: WebSession) -> None:
+def end_session(session: Session, row: WebSession) -> None:  # noqa: ARG001 - same shape as the others
     """End one session (sign-out)."""
     if row.ended_at is None:
         row.ended_at = utcnow()

@@ -19,7 +19,7 @@ from shouhu.core.database import utcnow
 from shouhu.core.errors import NotFoundError, ValidationFailedError
 from shouhu.core.principal import Principal
 
-TOKEN_PREFIX = "shh_"
+TOKEN_PREFIX = "shh_"  # noqa: S105 - marks Shouhu tokens (secret scanners), not a secret
 MAX_DAYS = 366
 
 
@@ -60,7 +60,11 @@ def create_token(
     session.add(row)
     session.flush()
     record(
-        session, actor=actor, action="token:create", object_type="api_token", object_id=row.id,
+        session,
+        actor=actor,
+        action="token:create",
+        object_type="api_token",
+        object_id=row.id,
         details={"user_id": str(user.id), "days": days},
     )
     return IssuedToken(secret=secret, row=row)
@@ -74,8 +78,12 @@ def revoke_token(session: Session, *, actor: Principal, token_id: uuid.UUID) -> 
     if row.revoked_at is None:
         row.revoked_at = utcnow()
         record(
-            session, actor=actor, action="token:revoke", object_type="api_token",
-            object_id=row.id, details={"user_id": str(row.user_id)},
+            session,
+            actor=actor,
+            action="token:revoke",
+            object_type="api_token",
+            object_id=row.id,
+            details={"user_id": str(row.user_id)},
         )
     return row
 

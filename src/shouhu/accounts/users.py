@@ -221,8 +221,13 @@ def change_own_password(
         raise NotFoundError("User not found.")
     if not verify_password(user.password_hash, current_password):
         record(
-            session, actor=actor, action="user:password_change", outcome="failure",
-            object_type="user", object_id=user.id, details={"reason": "wrong_current_password"},
+            session,
+            actor=actor,
+            action="user:password_change",
+            outcome="failure",
+            object_type="user",
+            object_id=user.id,
+            details={"reason": "wrong_current_password"},
         )
         raise ValidationFailedError(
             "The current password is not correct.", field="current_password", persist=True

@@ -18,8 +18,12 @@ app = typer.Typer(help="Organisations.", no_args_is_help=True)
 @app.command()
 def create(
     name: str = typer.Option(..., help="Unique name of the organisation."),
-    org_type: str = typer.Option(..., "--type", help="public_security, court, procuratorate, "
-                                 "education_authority, institution, partner, oversight, operator"),
+    org_type: str = typer.Option(
+        ...,
+        "--type",
+        help="public_security, court, procuratorate, "
+        "education_authority, institution, partner, oversight, operator",
+    ),
     kind: str | None = typer.Option(None, help="Kind, for institutions and partners."),
     region: str = typer.Option(..., help="GB/T 2260 region code (6 digits)."),
     parent: str | None = typer.Option(None, help="Parent organisation: id or unique name."),
@@ -35,10 +39,16 @@ def create(
                 if found is None:
                     fail(f"parent organisation not found: {parent}")
                 parent_id = found.id
-            data = OrganisationCreate.model_validate({
-                "name": name, "type": org_type, "kind": kind, "region_code": region,
-                "parent_id": parent_id, "credit_code": credit_code,
-            })
+            data = OrganisationCreate.model_validate(
+                {
+                    "name": name,
+                    "type": org_type,
+                    "kind": kind,
+                    "region_code": region,
+                    "parent_id": parent_id,
+                    "credit_code": credit_code,
+                }
+            )
             org = organisations.create_organisation(session, actor=cli_principal(), data=data)
             org_id = org.id
     except ValidationError as exc:

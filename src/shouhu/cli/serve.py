@@ -25,10 +25,18 @@ def run_server(settings: Settings, host: str, port: int, *, migrate_first: bool)
     if not migrate.is_current(rt.engine):
         fail("the database schema is not current: run `shouhu db upgrade` first")
     if rt.master_key_generated:
-        err.print(f"[yellow]generated a new master key at {settings.resolved_master_key_file} "
-                  "(embedded mode; keep it safe and back it up with the database)[/yellow]")
-    uvicorn.run(create_app(rt), host=host, port=port, log_level="info",
-                proxy_headers=True, server_header=False)
+        err.print(
+            f"[yellow]generated a new master key at {settings.resolved_master_key_file} "
+            "(embedded mode; keep it safe and back it up with the database)[/yellow]"
+        )
+    uvicorn.run(
+        create_app(rt),
+        host=host,
+        port=port,
+        log_level="info",
+        proxy_headers=True,
+        server_header=False,
+    )
 
 
 def serve(
@@ -62,8 +70,9 @@ def demo(
     for column in ("username", "password", "roles", "organisation"):
         table.add_column(column)
     for account in demo_data.load_accounts(accounts_file):
-        table.add_row(account.username, account.password, ", ".join(account.roles),
-                      account.organisation)
+        table.add_row(
+            account.username, account.password, ", ".join(account.roles), account.organisation
+        )
     out.print(table)
     rt.engine.dispose()
     run_server(settings, host, port, migrate_first=False)

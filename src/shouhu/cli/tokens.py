@@ -26,10 +26,11 @@ def create(
             user = find_user_by_username(session, username)
             if user is None:
                 fail(f"user not found: {username}")
-            issued = tokens.create_token(session, actor=cli_principal(), user_id=user.id,
-                                         name=name, days=days)
+            issued = tokens.create_token(
+                session, actor=cli_principal(), user_id=user.id, name=name, days=days
+            )
             secret, expires = issued.secret, issued.row.expires_at
     except DomainError as exc:
         fail(str(exc))
     out.print(secret, highlight=False, soft_wrap=True)
-    err.print(f"token for {username} expires {expires:%Y-%m-%d %H:%M} UTC; it will not be shown again")
+    err.print(f"token for {username} expires {expires:%Y-%m-%d %H:%M} UTC; not shown again")

@@ -21,8 +21,9 @@ def create(
     username: str = typer.Option(..., help="Username (3-64 characters)."),
     role: list[str] = typer.Option(..., help="A role; repeat for several."),
     display_name: str | None = typer.Option(None, help="The person's name (stored encrypted)."),
-    password_stdin: bool = typer.Option(False, "--password-stdin",
-                                        help="Read the password from standard input."),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the password from standard input."
+    ),
 ) -> None:
     """Create a user and print their id."""
     if not password_stdin:
@@ -34,10 +35,15 @@ def create(
             organisation = find_organisation_by_ref(session, org)
             if organisation is None:
                 fail(f"organisation not found: {org}")
-            data = UserCreate.model_validate({
-                "organisation_id": organisation.id, "username": username,
-                "display_name": display_name, "roles": role, "password": password,
-            })
+            data = UserCreate.model_validate(
+                {
+                    "organisation_id": organisation.id,
+                    "username": username,
+                    "display_name": display_name,
+                    "roles": role,
+                    "password": password,
+                }
+            )
             user = users.create_user(session, actor=cli_principal(), data=data)
             user_id = user.id
     except ValidationError as exc:

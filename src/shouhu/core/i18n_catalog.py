@@ -23,7 +23,7 @@ KEYWORDS: dict[str, None] = dict.fromkeys(
         "ConflictError",
         "PageAuthError",
         "CsrfError",
-        "PasswordChangeRequired",
+        "PasswordChangeRequiredError",
     ]
 )
 METHOD_MAP = [
@@ -43,7 +43,9 @@ class Message:
 def extract(package_dir: Path) -> Iterator[Message]:
     """Every translatable string under the package directory."""
     for filename, lineno, message, _comments, _context in extract_from_dir(
-        str(package_dir), method_map=METHOD_MAP, keywords=KEYWORDS,
+        str(package_dir),
+        method_map=METHOD_MAP,
+        keywords=KEYWORDS,
         options_map={"**/templates/**.html": {"extensions": "jinja2.ext.do"}},
     ):
         text = message if isinstance(message, str) else message[0]

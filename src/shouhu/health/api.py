@@ -29,6 +29,7 @@ def readyz(request: Request) -> JSONResponse:
     except Exception:  # noqa: BLE001 - any database failure means not ready
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
     if not current:
-        return JSONResponse({"status": "unavailable", "database": "migrations pending"},
-                            status_code=503)
+        return JSONResponse(
+            {"status": "unavailable", "database": "migrations pending"}, status_code=503
+        )
     return JSONResponse({"status": "ok", "database": "ok"})

@@ -10,9 +10,9 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 import shouhu
+from shouhu.accounts import admin_pages
 from shouhu.accounts import api as accounts_api
 from shouhu.accounts import pages as accounts_pages
-from shouhu.accounts import admin_pages
 from shouhu.core.runtime import Runtime
 from shouhu.core.settings import Settings
 from shouhu.health import api as health_api

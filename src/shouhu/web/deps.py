@@ -65,7 +65,7 @@ class PageAuthError(AuthenticationError):
     """Anonymous (or partly signed-in) access to a page; rendered as the sign-in page."""
 
 
-class PasswordChangeRequired(ForbiddenError):
+class PasswordChangeRequiredError(ForbiddenError):
     """The user must change a temporary password before anything else."""
 
 
@@ -154,7 +154,7 @@ class PagePermission(Authorization):
         principal = principal_for(active.user, "web", client_address(request))
         _check_csrf(request, supplied, active.record.csrf_token)
         if active.user.must_change_password and request.url.path != "/account/password":
-            raise PasswordChangeRequired("Change your temporary password first.")
+            raise PasswordChangeRequiredError("Change your temporary password first.")
         assert self.permission is not None  # noqa: S101 - set in __init__
         if not allows(principal, self.permission):
             raise ForbiddenError("You do not have permission to open this page.")

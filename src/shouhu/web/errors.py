@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shouhu.core.errors import AuthenticationError, DomainError
 from shouhu.core.i18n import gettext
-from shouhu.web.deps import PageAuthError, PasswordChangeRequired
+from shouhu.web.deps import PageAuthError, PasswordChangeRequiredError
 from shouhu.web.templating import render
 
 log = logging.getLogger("shouhu.web")
@@ -40,7 +40,11 @@ def _is_api(request: Request) -> bool:
 
 
 def problem(
-    status: int, detail: str, *, code: str, errors: list[dict[str, Any]] | None = None,
+    status: int,
+    detail: str,
+    *,
+    code: str,
+    errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     """An application/problem+json response (RFC 9457)."""
@@ -52,13 +56,15 @@ def problem(
     }
     if errors:
         body["errors"] = errors
-    return JSONResponse(body, status_code=status, media_type="application/problem+json",
-                        headers=headers)
+    return JSONResponse(
+        body, status_code=status, media_type="application/problem+json", headers=headers
+    )
 
 
 def _error_page(request: Request, status: int, message: str) -> Response:
     return render(
-        request, "error.html",
+        request,
+        "error.html",
         {"status": status, "title": gettext(TITLES.get(status, "Error")), "message": message},
         status=status,
     )
@@ -72,12 +78,14 @@ async def domain_error(request: Request, exc: Exception) -> Response:
         errors = [{"field": exc.field, "message": message}] if exc.field else None
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthenticationError) else None
         return problem(exc.status_code, message, code=exc.code, errors=errors, headers=headers)
-    if isinstance(exc, PasswordChangeRequired):
+    if isinstance(exc, PasswordChangeRequiredError):
         return RedirectResponse("/account/password", status_code=303)
     if isinstance(exc, PageAuthError):
         return render(
-            request, "accounts/sign_in.html",
-            {"next": request.url.path, "error": None, "notice": message}, status=401,
+            request,
+            "accounts/sign_in.html",
+            {"next": request.url.path, "error": None, "notice": message},
+            status=401,
         )
     return _error_page(request, exc.status_code, message)
 
@@ -86,13 +94,16 @@ async def validation_error(request: Request, exc: Exception) -> Response:
     """Malformed input: name each field at fault."""
     assert isinstance(exc, RequestValidationError)  # noqa: S101 - registered for it only
     errors = [
-        {"field": ".".join(str(p) for p in err["loc"] if p not in {"body", "query", "path"}),
-         "message": str(err["msg"])}
+        {
+            "field": ".".join(str(p) for p in err["loc"] if p not in {"body", "query", "path"}),
+            "message": str(err["msg"]),
+        }
         for err in exc.errors()
     ]
     if _is_api(request):
-        return problem(422, gettext("The request has invalid fields."), code="invalid",
-                       errors=errors)
+        return problem(
+            422, gettext("The request has invalid fields."), code="invalid", errors=errors
+        )
     return _error_page(request, 422, "; ".join(f"{e['field']}: {e['message']}" for e in errors))
 
 

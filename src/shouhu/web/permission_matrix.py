@@ -73,8 +73,7 @@ def route_rules(app: FastAPI) -> list[RouteRule]:
         if len(kinds) != 1:
             raise LookupError(f"{route.path} has {len(kinds)} authorisations, needs exactly 1")
         kind, permission = kinds.pop()
-        for method in sorted(route.methods):
-            rules.append(RouteRule(method, route.path, kind, permission))
+        rules.extend(RouteRule(m, route.path, kind, permission) for m in sorted(route.methods))
     return sorted(rules, key=lambda r: (r.path, r.methods))
 
 
@@ -87,10 +86,11 @@ def render(app: FastAPI) -> str:
     for permission, holders in PERMISSIONS.items():
         cells = ["✓" if role in holders else "" for role in roles]
         lines.append(f"| `{permission.value}` | " + " | ".join(cells) + " |")
-    lines += ["", "## Routes", "", "| method | path | access | permission |", "| --- | --- | --- | --- |"]
+    lines += ["", "## Routes", "", "| method | path | access | permission |"]
+    lines.append("| --- | --- | --- | --- |")
     for rule in route_rules(app):
-        permission = f"`{rule.permission.value}`" if rule.permission else "—"
-        lines.append(f"| {rule.methods} | `{rule.path}` | {rule.kind} | {permission} |")
+        needed = f"`{rule.permission.value}`" if rule.permission else "—"
+        lines.append(f"| {rule.methods} | `{rule.path}` | {rule.kind} | {needed} |")
     return "\n".join(lines) + "\n"
 
 
@@ -106,8 +106,11 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite:///{Path(tmp) / 'matrix.db'}")
-        app = create_app(settings=Settings(env="test", data_dir=Path(tmp)),
-                         sessions=make_session_factory(engine), engine=engine)
+        app = create_app(
+            settings=Settings(env="test", data_dir=Path(tmp)),
+            sessions=make_session_factory(engine),
+            engine=engine,
+        )
         sys.stdout.write(render(app))
         engine.dispose()
 

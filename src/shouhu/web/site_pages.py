@@ -38,7 +38,12 @@ def switch_language(
     response = RedirectResponse(safe_next(next_path), status_code=303)
     if lang in LANGUAGES:
         response.set_cookie(
-            LANGUAGE_COOKIE, lang, max_age=ONE_YEAR, httponly=True,
-            secure=settings.secure_cookies, samesite="strict", path="/",
+            LANGUAGE_COOKIE,
+            lang,
+            max_age=ONE_YEAR,
+            httponly=True,
+            secure=settings.secure_cookies,
+            samesite="strict",
+            path="/",
         )
     return response

@@ -68,7 +68,11 @@ def render(
     fresh = getattr(request.state, "new_pre_session_token", None)
     if fresh:
         response.set_cookie(
-            pre_session_cookie_name(settings), fresh, httponly=True,
-            secure=settings.secure_cookies, samesite="strict", path="/",
+            pre_session_cookie_name(settings),
+            fresh,
+            httponly=True,
+            secure=settings.secure_cookies,
+            samesite="strict",
+            path="/",
         )
     return response

@@ -76,8 +76,9 @@ class EntryFields:
 
 def canonical_details(details: dict[str, Any] | None) -> str:
     """Details as sorted, compact JSON, so the same facts always hash the same."""
-    return json.dumps(details or {}, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      default=str)
+    return json.dumps(
+        details or {}, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
 
 
 def _claim_head(session: Session) -> tuple[int, str]:

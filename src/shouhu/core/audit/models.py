@@ -15,8 +15,9 @@ class AuditEvent(Base):
 
     __tablename__ = "audit_events"
 
-    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-                                     autoincrement=False)
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    )
     occurred_at: Mapped[datetime]
     actor_id: Mapped[str | None] = mapped_column(String(36), index=True)
     organisation_id: Mapped[str | None] = mapped_column(String(36), index=True)

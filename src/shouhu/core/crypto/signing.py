@@ -15,9 +15,7 @@ from shouhu.core.crypto.keyring import current_keyring
 
 def canonical_json(document: Any) -> bytes:
     """Sorted keys, no whitespace, UTF-8: the bytes that are signed."""
-    return json.dumps(
-        document, sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    ).encode()
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def sign(document: Any) -> str:
@@ -40,8 +38,10 @@ def verify(document: Any, signature: str, public_pem: str) -> bool:
     if not isinstance(public, Ed25519PublicKey):
         return False
     try:
-        public.verify(base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4)),
-                      canonical_json(document))
+        public.verify(
+            base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4)),
+            canonical_json(document),
+        )
     except (InvalidSignature, ValueError):
         return False
     return True
