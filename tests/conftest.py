@@ -86,9 +86,7 @@ def keyring(migrated_engine: Engine) -> Keyring:
 
 
 @pytest.fixture
-def session_factory(
-    migrated_engine: Engine, keyring: Keyring
-) -> Iterator[sessionmaker[Session]]:
+def session_factory(migrated_engine: Engine, keyring: Keyring) -> Iterator[sessionmaker[Session]]:
     """Sessions joined to one outer transaction that is rolled back after the test."""
     install_keyring(keyring)
     connection = migrated_engine.connect()
