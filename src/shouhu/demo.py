@@ -17,7 +17,7 @@ from shouhu.accounts.organisations import OrganisationCreate
 from shouhu.accounts.roles import OrgType, Role
 from shouhu.accounts.users import UserCreate
 from shouhu.core.principal import system_principal
-from shouhu.identity.credit_code import credit_code_check_character, organisation_code_check
+from shouhu.identity.credit_code import credit_code_check_character, organisation_code_check_character
 
 OPERATOR_NAME = "守护平台运营中心"
 
@@ -35,7 +35,7 @@ class DemoAccount:
 def demo_credit_code(serial: int) -> str:
     """A valid-looking credit code for an invented institution (check characters computed)."""
     org_body = f"M{serial:07d}"
-    org_code = org_body + organisation_code_check(org_body)
+    org_code = org_body + organisation_code_check_character(org_body)
     first17 = "52110101" + org_code  # 5 = civil affairs, 2 = private non-enterprise unit
     return first17 + credit_code_check_character(first17)
 

@@ -6,7 +6,6 @@ import os
 
 import typer
 import uvicorn
-from rich.table import Table
 
 from shouhu import demo as demo_data
 from shouhu.cli.context import err, fail, out
@@ -54,7 +53,6 @@ def demo(
     """Migrate, seed demo data on first run, print the accounts, and serve."""
     os.environ.setdefault("SHOUHU_ENV", "demo")
     os.environ.setdefault("SHOUHU_MFA_WAIVER_ALLOWED", "true")
-    os.environ.setdefault("SHOUHU_SECURE_COOKIES", "false")
     get_settings.cache_clear()
     settings = get_settings()
     if settings.is_production:
