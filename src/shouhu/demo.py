@@ -17,7 +17,10 @@ from shouhu.accounts.organisations import OrganisationCreate
 from shouhu.accounts.roles import OrgType, Role
 from shouhu.accounts.users import UserCreate
 from shouhu.core.principal import system_principal
-from shouhu.identity.credit_code import credit_code_check_character, organisation_code_check_character
+from shouhu.identity.credit_code import (
+    credit_code_check_character,
+    organisation_code_check_character,
+)
 
 OPERATOR_NAME = "守护平台运营中心"
 

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 import pytest
 from pydantic import SecretStr, ValidationError
 from sqlalchemy import select
-from tests.conftest import TEST_MASTER_KEY
 
 from shouhu.core.crypto.keyring import (
     KeyError_,
@@ -23,6 +22,7 @@ from shouhu.core.crypto.keyring import (
 )
 from shouhu.core.crypto.models import CryptoKey, KeyPurpose, KeyStatus
 from shouhu.core.settings import ProductionSettingsError, Settings
+from tests.conftest import TEST_MASTER_KEY
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

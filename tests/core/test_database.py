@@ -1,19 +1,17 @@
 from sqlalchemy import Engine, inspect
 
 from shouhu.core import migrate
+from shouhu.core.database import make_engine
+from shouhu.core.models_registry import metadata
 
 
 def test_migrations_build_every_model_table(migrated_engine: Engine) -> None:
-    from shouhu.core.models_registry import metadata
-
     tables = set(inspect(migrated_engine).get_table_names())
     assert set(metadata.tables) <= tables
     assert migrate.is_current(migrated_engine)
 
 
 def test_sqlite_pragmas_are_on(tmp_path) -> None:
-    from shouhu.core.database import make_engine
-
     engine = make_engine(f"sqlite:///{tmp_path / 'p.db'}")
     with engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1

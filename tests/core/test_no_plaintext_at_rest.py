@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from tests.conftest import TEST_MASTER_KEY, fresh_database_url
 
 from shouhu.accounts.models import Organisation, User
 from shouhu.core import migrate
 from shouhu.core.crypto import keyring as keyring_module
 from shouhu.core.crypto.keyring import Keyring, install_keyring, load_keyring
 from shouhu.core.database import make_engine, make_session_factory, transaction
+from tests.conftest import TEST_MASTER_KEY, fresh_database_url
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -17,7 +17,7 @@ from rich.table import Table
 
 from shouhu.cli.context import cli_principal, err, fail, out, runtime
 from shouhu.core.crypto.fields import DecryptionError
-from shouhu.core.crypto.keyring import KeyError_, load_master_key
+from shouhu.core.crypto.keyring import KeyError_
 from shouhu.core.crypto.rotation import (
     DEFAULT_BATCH_SIZE,
     RotationError,
@@ -35,11 +35,9 @@ app = typer.Typer(help="Manage encryption keys.", no_args_is_help=True)
 def _start() -> tuple[Runtime, bytes]:
     try:
         rt = runtime()
-        # The runtime keeps only the unwrapped keyring; rotation also needs the master key
-        # to wrap the new field key.
-        return rt, load_master_key(rt.settings).key
     except KeyError_ as exc:
         fail(str(exc))
+    return rt, rt.master_key
 
 
 def _print_summary(report: RotationReport) -> None:
@@ -61,6 +59,13 @@ def _print_summary(report: RotationReport) -> None:
 def rotate(
     batch_size: int = typer.Option(
         DEFAULT_BATCH_SIZE, "--batch-size", min=1, help="Rows per committed transaction."
+    ),
+    settle_seconds: float | None = typer.Option(
+        None,
+        "--settle-seconds",
+        min=0,
+        help="Wait before retiring the old key so running servers notice the new one "
+        "(default: twice SHOUHU_KEYRING_REFRESH_SECONDS; 0 when no server is running).",
     ),
 ) -> None:
     """Re-encrypt every encrypted field under a new field key, then retire the old key.
@@ -89,6 +94,11 @@ def rotate(
                 actor=cli_principal(),
                 batch_size=batch_size,
                 progress=show,
+                settle_seconds=(
+                    2 * rt.settings.keyring_refresh_seconds
+                    if settle_seconds is None
+                    else settle_seconds
+                ),
             )
     except (RotationError, DecryptionError, KeyError_) as exc:
         fail(f"{exc}; fix the cause and run `shouhu keys rotate` again to resume")

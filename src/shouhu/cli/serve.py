@@ -64,13 +64,17 @@ def demo(
             accounts = demo_data.seed(session)
             demo_data.save_accounts(accounts_file, accounts)
             err.print("[green]seeded the demo data[/green]")
-    table = Table(title=f"Shouhu demo — http://{host}:{port}/  (second factor waived)")
-    for column in ("username", "password", "roles", "organisation"):
-        table.add_column(column)
+    # Plain aligned lines, never cut to the terminal's width: people copy the passwords.
+    out.print(
+        f"Shouhu demo: http://{host}:{port}/  (demo accounts: second factor waived)",
+        highlight=False,
+    )
     for account in demo_data.load_accounts(accounts_file):
-        table.add_row(
-            account.username, account.password, ", ".join(account.roles), account.organisation
+        roles = ",".join(account.roles)
+        out.print(
+            f"  {account.username:<18} {account.password:<24} {roles:<30} {account.organisation}",
+            highlight=False,
+            soft_wrap=True,
         )
-    out.print(table)
     rt.engine.dispose()
     run_server(settings, host, port, migrate_first=False)

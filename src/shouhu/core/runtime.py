@@ -21,6 +21,7 @@ class Runtime:
     engine: Engine
     sessions: sessionmaker[Session]
     keyring: Keyring
+    master_key: bytes
     master_key_generated: bool
 
 
@@ -40,5 +41,6 @@ def start(settings: Settings | None = None, *, run_migrations: bool = False) -> 
         engine=engine,
         sessions=sessions,
         keyring=keyring,
+        master_key=master.key,
         master_key_generated=master.generated,
     )

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     # Demo mode may waive MFA for its seeded accounts; production never does.
     mfa_waiver_allowed: bool = False
     default_language: Literal["zh_CN", "en"] = "zh_CN"
+    # How often a serving process checks whether the field key was rotated elsewhere.
+    keyring_refresh_seconds: int = Field(default=30, ge=1)
     api_token_default_days: int = Field(default=90, ge=1, le=366)
 
     @property

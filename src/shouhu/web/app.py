@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from importlib import resources
 
 from fastapi import FastAPI
@@ -47,6 +48,8 @@ def create_app(
     app.state.settings = settings or (runtime.settings if runtime else None)
     app.state.sessions = sessions or (runtime.sessions if runtime else None)
     app.state.engine = engine or (runtime.engine if runtime else None)
+    app.state.master_key = runtime.master_key if runtime else None
+    app.state.keyring_checked_at = time.monotonic()
     if app.state.settings is None or app.state.sessions is None or app.state.engine is None:
         raise ValueError("create_app needs a runtime or settings, sessions and engine")
     app.add_middleware(SecurityMiddleware)

@@ -7,6 +7,7 @@ sign-in flow, or `Public`); tests walk the routes and fail on any route without 
 from __future__ import annotations
 
 import hmac
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Literal
@@ -21,6 +22,7 @@ from shouhu.accounts.roles import Permission
 from shouhu.accounts.sessions import ActiveSession, load_session
 from shouhu.accounts.tokens import authenticate_bearer
 from shouhu.accounts.users import principal_for
+from shouhu.core.crypto.keyring import refresh_if_rotated
 from shouhu.core.database import transaction
 from shouhu.core.errors import AuthenticationError, ForbiddenError
 from shouhu.core.principal import Principal
@@ -45,10 +47,22 @@ def get_settings_dep(request: Request) -> Settings:
     return settings
 
 
+def _refresh_keyring(request: Request, session: Session) -> None:
+    state = request.app.state
+    settings: Settings = state.settings
+    now = time.monotonic()
+    due = now - state.keyring_checked_at >= settings.keyring_refresh_seconds
+    if state.master_key is None or not due:
+        return
+    state.keyring_checked_at = now
+    refresh_if_rotated(session, state.master_key)
+
+
 def get_db(request: Request) -> Iterator[Session]:
     """One transaction per request, committed before the response is sent."""
     factory: sessionmaker[Session] = request.app.state.sessions
     with transaction(factory) as session:
+        _refresh_keyring(request, session)
         yield session
 
 

@@ -192,3 +192,22 @@ def current_keyring() -> Keyring:
     if _Holder.keyring is None:
         raise KeyError_("no keyring installed: call shouhu.core.runtime.start first")
     return _Holder.keyring
+
+
+def refresh_if_rotated(session: Session, master: bytes) -> bool:
+    """Reload the keyring if another process rotated the field key; True when it did.
+
+    Long-running processes call this periodically so that, after `shouhu keys rotate`, they
+    stop sealing with the old key before the rotation's settle time ends and it retires it.
+    """
+    active = session.scalar(
+        select(CryptoKey.id).where(
+            CryptoKey.purpose == KeyPurpose.FIELD.value,
+            CryptoKey.status == KeyStatus.ACTIVE.value,
+        )
+    )
+    current = _Holder.keyring
+    if current is not None and active == current.active_field_key_id:
+        return False
+    install_keyring(load_keyring(session, master))
+    return True

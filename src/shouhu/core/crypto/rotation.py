@@ -14,6 +14,7 @@ A rotation has three steps, each committed on its own:
 from __future__ import annotations
 
 import contextlib
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -317,6 +318,7 @@ def rotate_field_key(
     actor: Principal,
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Callable[[RotationProgress], None] | None = None,
+    settle_seconds: float = 0.0,
 ) -> RotationReport:
     """Rotate the field key, or resume a rotation that stopped: re-seal, then retire the old key.
 
@@ -326,6 +328,7 @@ def rotate_field_key(
         raise ValueError("batch_size must be at least 1")
     # Discover the tables before changing anything, so a mapping error leaves the keys alone.
     tables = sealed_tables()
+    switched_at = time.monotonic()
     with transaction(session_factory) as session:
         old_ids, new_id, resumed = _begin(session, master_key)
         record(
@@ -358,6 +361,19 @@ def rotate_field_key(
             batch_size=batch_size,
             progress=progress,
         )
+        # Serving processes keep sealing with the old key until they notice the rotation
+        # (settings.keyring_refresh_seconds); wait that out, then sweep up what they wrote.
+        remaining = settle_seconds - (time.monotonic() - switched_at)
+        if remaining > 0:
+            time.sleep(remaining)
+            _walk(
+                session_factory,
+                tables,
+                report,
+                retiring=retiring,
+                batch_size=batch_size,
+                progress=progress,
+            )
     except BaseException as exc:
         # Leave a trace of the interruption; the next run resumes and says so in its own event.
         with contextlib.suppress(Exception), transaction(session_factory) as session:

@@ -1,0 +1,1 @@
+"""Pure validation and normalisation of identity documents, codes and names (no database)."""
