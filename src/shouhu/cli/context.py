@@ -6,19 +6,32 @@ import sys
 from typing import NoReturn
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
 from shouhu.core.principal import Principal, system_principal
 from shouhu.core.runtime import Runtime, start
+from shouhu.core.settings import Settings, get_settings
 
 # Results go to stdout (for scripts); messages and progress go to stderr.
 out = Console()
 err = Console(stderr=True)
 
 
+def settings() -> Settings:
+    """The settings, or a clear refusal naming what is wrong (e.g. production requirements)."""
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            str(error["msg"]).removeprefix("Value error, ") for error in exc.errors()
+        )
+        fail(f"invalid settings: {problems}")
+
+
 def runtime() -> Runtime:
     """Start the runtime for a command: the database must already be migrated."""
-    return start()
+    return start(settings())
 
 
 def cli_principal() -> Principal:

@@ -9,6 +9,7 @@ import uvicorn
 
 from shouhu import demo as demo_data
 from shouhu.cli.context import err, fail, out
+from shouhu.cli.context import settings as load_settings
 from shouhu.core import migrate
 from shouhu.core.database import transaction
 from shouhu.core.runtime import start
@@ -43,7 +44,7 @@ def serve(
     port: int = typer.Option(8000, help="Port to listen on."),
 ) -> None:
     """Serve Shouhu (the database must be migrated: `shouhu db upgrade`)."""
-    run_server(get_settings(), host, port, migrate_first=False)
+    run_server(load_settings(), host, port, migrate_first=False)
 
 
 def demo(
@@ -54,7 +55,7 @@ def demo(
     os.environ.setdefault("SHOUHU_ENV", "demo")
     os.environ.setdefault("SHOUHU_MFA_WAIVER_ALLOWED", "true")
     get_settings.cache_clear()
-    settings = get_settings()
+    settings = load_settings()
     if settings.is_production:
         fail("`shouhu demo` does not run with SHOUHU_ENV=production")
     rt = start(settings, run_migrations=True)
