@@ -38,7 +38,7 @@ def _table() -> dict[str, tuple[Region, ...]]:
     """Every code with its names, in the order they went out of use (the current one last)."""
     text = resources.files("shouhu.identity").joinpath("data", DATA_FILE).read_text("utf-8")
     by_code: dict[str, list[Region]] = {}
-    for row in csv.DictReader(io.StringIO(text), delimiter="\t"):
+    for row in csv.DictReader(io.StringIO(text), delimiter="\t", quoting=csv.QUOTE_NONE):
         region = Region(
             code=row["code"],
             name=row["name"],
