@@ -104,6 +104,10 @@ def sign_in(
     token, row = authentication.begin_session(
         db, user=user, settings=settings, source_address=client_address(request)
     )
+    if authentication.next_step(user, row) is NextStep.ENROL_MFA and user.mfa_secret is None:
+        # The pending secret is made here, on POST, so that showing the QR code (GET) never
+        # changes anything; it stays until confirmed, so a reload shows the same code.
+        authentication.start_enrolment(user)
     response = _redirect(_go_to_next_step(request, user, row))
     response.set_cookie(
         NEXT_COOKIE,
@@ -179,7 +183,8 @@ def enrol_form(request: Request, flow: Flow) -> Response:
         return _redirect("/sign-in")
     user = flow.active.user
     if user.mfa_secret is None:
-        authentication.start_enrolment(user)
+        # Reset by an administrator after this sign-in began: start again from the password.
+        return _redirect("/sign-in")
     return _enrolment_page(request, user, None)
 
 

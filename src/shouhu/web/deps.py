@@ -115,6 +115,8 @@ class LayoutUser:
 
     username: str
     role_names: tuple[str, ...]
+    # False during the sign-in steps: the layout then offers sign-out and nothing else.
+    complete: bool
 
 
 @dataclass(frozen=True)
@@ -135,7 +137,9 @@ def _active_session(request: Request, db: Session, settings: Settings) -> Active
         request.state.csrf_token = active.record.csrf_token
         # A plain copy for the layout: error pages render after the transaction has ended.
         request.state.user = LayoutUser(
-            username=active.user.username, role_names=tuple(active.user.role_names)
+            username=active.user.username,
+            role_names=tuple(active.user.role_names),
+            complete=active.complete,
         )
     return active
 
