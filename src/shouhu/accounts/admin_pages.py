@@ -172,7 +172,6 @@ def _user_form_context(db: Db, values: dict[str, Any], errors: dict[str, str]) -
         "roles_by_type": {
             t.value: sorted(r.value for r in roles) for t, roles in ROLES_BY_ORG_TYPE.items()
         },
-        "all_roles": [r.value for r in Role],
         "values": values,
         "errors": errors,
     }
