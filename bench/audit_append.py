@@ -26,8 +26,9 @@ from shouhu.core.principal import Principal
 
 def _fresh_pg(base: str) -> tuple[str, str]:
     name = f"shouhu_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine("postgresql+psycopg://" + base.split("://", 1)[1],
-                          isolation_level="AUTOCOMMIT")
+    admin = create_engine(
+        "postgresql+psycopg://" + base.split("://", 1)[1], isolation_level="AUTOCOMMIT"
+    )
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
@@ -35,8 +36,9 @@ def _fresh_pg(base: str) -> tuple[str, str]:
 
 
 def _drop_pg(base: str, name: str) -> None:
-    admin = create_engine("postgresql+psycopg://" + base.split("://", 1)[1],
-                          isolation_level="AUTOCOMMIT")
+    admin = create_engine(
+        "postgresql+psycopg://" + base.split("://", 1)[1], isolation_level="AUTOCOMMIT"
+    )
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
@@ -48,14 +50,25 @@ def run(url: str, writers: int, events: int) -> float:
     migrate.upgrade(engine)
     factory = make_session_factory(engine)
     per_writer = events // writers
-    actor = Principal(user_id=uuid.uuid4(), organisation_id=uuid.uuid4(), org_type="institution",
-                      channel="api", source_address="127.0.0.1")
+    actor = Principal(
+        user_id=uuid.uuid4(),
+        organisation_id=uuid.uuid4(),
+        org_type="institution",
+        channel="api",
+        source_address="127.0.0.1",
+    )
 
     def work() -> None:
         for i in range(per_writer):
             with transaction(factory) as session:
-                record(session, actor=actor, action="bench:append", object_type="bench",
-                       object_id=i, details={"n": i})
+                record(
+                    session,
+                    actor=actor,
+                    action="bench:append",
+                    object_type="bench",
+                    object_id=i,
+                    details={"n": i},
+                )
 
     threads = [threading.Thread(target=work) for _ in range(writers)]
     started = time.perf_counter()
