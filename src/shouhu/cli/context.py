@@ -8,6 +8,7 @@ from typing import NoReturn
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
 from shouhu.core.principal import Principal, system_principal
 from shouhu.core.runtime import Runtime, start
@@ -41,7 +42,7 @@ def cli_principal() -> Principal:
 
 def fail(message: str, *, code: int = 1) -> NoReturn:
     """Print an error on stderr and exit non-zero."""
-    err.print(f"[red]error:[/red] {message}", highlight=False)
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
