@@ -162,6 +162,12 @@ PAGE_CASES = [
     ),
 ]
 
+PAGE_CASES += [
+    Case("GET", "/audit", Permission.AUDIT_VERIFY),
+    Case("POST", "/audit/verify", Permission.AUDIT_VERIFY),
+    Case("GET", "/audit/events", Permission.AUDIT_READ),
+]
+
 API_CASES = [
     Case("GET", "/api/v1/me", Permission.ACCOUNT_SELF),
     Case("GET", "/api/v1/tokens", Permission.ACCOUNT_SELF),

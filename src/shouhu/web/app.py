@@ -14,6 +14,7 @@ import shouhu
 from shouhu.accounts import admin_pages
 from shouhu.accounts import api as accounts_api
 from shouhu.accounts import pages as accounts_pages
+from shouhu.core.audit import pages as audit_pages
 from shouhu.core.runtime import Runtime
 from shouhu.core.settings import Settings
 from shouhu.health import api as health_api
@@ -60,5 +61,6 @@ def create_app(
     app.include_router(site_pages.router)
     app.include_router(accounts_pages.router)
     app.include_router(admin_pages.router)
+    app.include_router(audit_pages.router)
     app.include_router(accounts_api.router, prefix="/api/v1")
     return app
