@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -250,16 +251,19 @@ def user_detail(request: Request, db: Db, me: UsersRead, user_id: uuid.UUID) -> 
     return _user_page(request, db, me, repository.get_user(db, me.principal, user_id))
 
 
-def _user_action_result(
-    request: Request, db: Db, me: SignedIn, user_id: uuid.UUID, exc: DomainError | None
+def _user_action(
+    request: Request, db: Db, me: SignedIn, user_id: uuid.UUID, action: Callable[[], object]
 ) -> Response:
-    if exc is None:
-        return _redirect(f"/admin/users/{user_id}")
-    db.rollback()
-    user = repository.get_user(db, me.principal, user_id)
-    return _user_page(
-        request, db, me, user, gettext(exc.message, **exc.params), status=exc.status_code
-    )
+    """Run one action on a user; back to their page, with the refusal shown if any."""
+    try:
+        action()
+    except DomainError as exc:
+        db.rollback()
+        user = repository.get_user(db, me.principal, user_id)
+        return _user_page(
+            request, db, me, user, gettext(exc.message, **exc.params), status=exc.status_code
+        )
+    return _redirect(f"/admin/users/{user_id}")
 
 
 @router.post("/users/{user_id}/roles")
@@ -272,11 +276,13 @@ def user_roles(
 ) -> Response:
     """Replace the user's roles."""
     chosen = [Role(r) for r in roles or [] if r in {role.value for role in Role}]
-    try:
-        users.set_roles(db, actor=me.principal, user_id=user_id, roles=chosen)
-    except DomainError as exc:
-        return _user_action_result(request, db, me, user_id, exc)
-    return _user_action_result(request, db, me, user_id, None)
+    return _user_action(
+        request,
+        db,
+        me,
+        user_id,
+        lambda: users.set_roles(db, actor=me.principal, user_id=user_id, roles=chosen),
+    )
 
 
 @router.post("/users/{user_id}/active")
@@ -288,31 +294,29 @@ def user_active(
     active: Annotated[bool, Form()],
 ) -> Response:
     """Disable or enable the user."""
-    try:
-        users.set_active(db, actor=me.principal, user_id=user_id, active=active)
-    except DomainError as exc:
-        return _user_action_result(request, db, me, user_id, exc)
-    return _user_action_result(request, db, me, user_id, None)
+    return _user_action(
+        request,
+        db,
+        me,
+        user_id,
+        lambda: users.set_active(db, actor=me.principal, user_id=user_id, active=active),
+    )
 
 
 @router.post("/users/{user_id}/unlock")
 def user_unlock(request: Request, db: Db, me: UsersManage, user_id: uuid.UUID) -> Response:
     """Lift the user's lock-out."""
-    try:
-        users.unlock(db, actor=me.principal, user_id=user_id)
-    except DomainError as exc:
-        return _user_action_result(request, db, me, user_id, exc)
-    return _user_action_result(request, db, me, user_id, None)
+    return _user_action(
+        request, db, me, user_id, lambda: users.unlock(db, actor=me.principal, user_id=user_id)
+    )
 
 
 @router.post("/users/{user_id}/reset-mfa")
 def user_reset_mfa(request: Request, db: Db, me: UsersManage, user_id: uuid.UUID) -> Response:
     """Remove the user's second factor."""
-    try:
-        users.reset_mfa(db, actor=me.principal, user_id=user_id)
-    except DomainError as exc:
-        return _user_action_result(request, db, me, user_id, exc)
-    return _user_action_result(request, db, me, user_id, None)
+    return _user_action(
+        request, db, me, user_id, lambda: users.reset_mfa(db, actor=me.principal, user_id=user_id)
+    )
 
 
 @router.post("/users/{user_id}/reset-password")
@@ -324,8 +328,12 @@ def user_reset_password(
     password: Annotated[str, Form()],
 ) -> Response:
     """Set a temporary password."""
-    try:
-        users.reset_password(db, actor=me.principal, user_id=user_id, new_password=password)
-    except DomainError as exc:
-        return _user_action_result(request, db, me, user_id, exc)
-    return _user_action_result(request, db, me, user_id, None)
+    return _user_action(
+        request,
+        db,
+        me,
+        user_id,
+        lambda: users.reset_password(
+            db, actor=me.principal, user_id=user_id, new_password=password
+        ),
+    )

@@ -9,9 +9,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from shouhu.cli.context import cli_principal, err, fail, out, runtime
-from shouhu.core.audit.chain import record
 from shouhu.core.audit.checkpoint import CheckpointError, load_checkpoint, take_checkpoint
-from shouhu.core.audit.verify import VerifyResult, verify_chain
+from shouhu.core.audit.verify import VerifyResult, record_verification, verify_chain
 from shouhu.core.database import transaction
 
 app = typer.Typer(help="Verify the audit chain and export checkpoints.", no_args_is_help=True)
@@ -49,19 +48,7 @@ def verify(
             result: VerifyResult = verify_chain(session, checkpoint=claim, progress=show)
     # Recorded after the walk, in its own transaction, so it is not part of what was checked.
     with transaction(rt.sessions) as session:
-        record(
-            session,
-            actor=cli_principal(),
-            action="audit:verify",
-            outcome="success" if result.intact else "failure",
-            object_type="audit_chain",
-            object_id=result.last_seq,
-            details={
-                "checked": result.checked,
-                "problem": result.problem.reason if result.problem else None,
-                "first_bad": result.problem.seq if result.problem else None,
-            },
-        )
+        record_verification(session, actor=cli_principal(), result=result)
     if result.problem is not None:
         err.print(
             f"[red]TAMPERED[/red]: {result.problem.message} "

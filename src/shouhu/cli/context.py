@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import NoReturn
 
 import typer
@@ -10,6 +12,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
+from shouhu.core.errors import DomainError
 from shouhu.core.principal import Principal, system_principal
 from shouhu.core.runtime import Runtime, start
 from shouhu.core.settings import Settings, get_settings
@@ -49,3 +52,16 @@ def fail(message: str, *, code: int = 1) -> NoReturn:
 def read_stdin_secret() -> str:
     """Read one line (a password) from standard input, without the newline."""
     return sys.stdin.readline().rstrip("\r\n")
+
+
+@contextmanager
+def reported_errors() -> Iterator[None]:
+    """Turn validation and service refusals into one-line errors naming the field."""
+    try:
+        yield
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        fail(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}")
+    except DomainError as exc:
+        where = f"{exc.field}: " if exc.field else ""
+        fail(f"{where}{exc}")

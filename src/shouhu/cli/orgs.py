@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import typer
-from pydantic import ValidationError
 
 from shouhu.accounts import organisations
 from shouhu.accounts.organisations import OrganisationCreate
 from shouhu.accounts.repository import find_organisation_by_ref
-from shouhu.cli.context import cli_principal, fail, out, runtime
+from shouhu.cli.context import cli_principal, fail, out, reported_errors, runtime
 from shouhu.core.database import transaction
-from shouhu.core.errors import DomainError
 
 app = typer.Typer(help="Organisations.", no_args_is_help=True)
 
@@ -31,30 +29,23 @@ def create(
 ) -> None:
     """Create an organisation and print its id."""
     rt = runtime()
-    try:
-        with transaction(rt.sessions) as session:
-            parent_id = None
-            if parent:
-                found = find_organisation_by_ref(session, parent)
-                if found is None:
-                    fail(f"parent organisation not found: {parent}")
-                parent_id = found.id
-            data = OrganisationCreate.model_validate(
-                {
-                    "name": name,
-                    "type": org_type,
-                    "kind": kind,
-                    "region_code": region,
-                    "parent_id": parent_id,
-                    "credit_code": credit_code,
-                }
-            )
-            org = organisations.create_organisation(session, actor=cli_principal(), data=data)
-            org_id = org.id
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        fail(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}")
-    except DomainError as exc:
-        where = f"{exc.field}: " if exc.field else ""
-        fail(f"{where}{exc}")
+    with reported_errors(), transaction(rt.sessions) as session:
+        parent_id = None
+        if parent:
+            found = find_organisation_by_ref(session, parent)
+            if found is None:
+                fail(f"parent organisation not found: {parent}")
+            parent_id = found.id
+        data = OrganisationCreate.model_validate(
+            {
+                "name": name,
+                "type": org_type,
+                "kind": kind,
+                "region_code": region,
+                "parent_id": parent_id,
+                "credit_code": credit_code,
+            }
+        )
+        org = organisations.create_organisation(session, actor=cli_principal(), data=data)
+        org_id = org.id
     out.print(str(org_id), highlight=False)

@@ -6,9 +6,8 @@ import typer
 
 from shouhu.accounts import tokens
 from shouhu.accounts.repository import find_user_by_username
-from shouhu.cli.context import cli_principal, err, fail, out, runtime
+from shouhu.cli.context import cli_principal, err, fail, out, reported_errors, runtime
 from shouhu.core.database import transaction
-from shouhu.core.errors import DomainError
 
 app = typer.Typer(help="API tokens.", no_args_is_help=True)
 
@@ -21,16 +20,13 @@ def create(
 ) -> None:
     """Create an API token and print it alone on stdout (it is not stored in clear)."""
     rt = runtime()
-    try:
-        with transaction(rt.sessions) as session:
-            user = find_user_by_username(session, username)
-            if user is None:
-                fail(f"user not found: {username}")
-            issued = tokens.create_token(
-                session, actor=cli_principal(), user_id=user.id, name=name, days=days
-            )
-            secret, expires = issued.secret, issued.row.expires_at
-    except DomainError as exc:
-        fail(str(exc))
+    with reported_errors(), transaction(rt.sessions) as session:
+        user = find_user_by_username(session, username)
+        if user is None:
+            fail(f"user not found: {username}")
+        issued = tokens.create_token(
+            session, actor=cli_principal(), user_id=user.id, name=name, days=days
+        )
+        secret, expires = issued.secret, issued.row.expires_at
     out.print(secret, highlight=False, soft_wrap=True)
     err.print(f"token for {username} expires {expires:%Y-%m-%d %H:%M} UTC; not shown again")

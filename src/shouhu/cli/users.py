@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import typer
-from pydantic import ValidationError
 
 from shouhu.accounts import users
 from shouhu.accounts.repository import find_organisation_by_ref, find_user_by_username
 from shouhu.accounts.users import UserCreate
-from shouhu.cli.context import cli_principal, fail, out, read_stdin_secret, runtime
+from shouhu.cli.context import (
+    cli_principal,
+    fail,
+    out,
+    read_stdin_secret,
+    reported_errors,
+    runtime,
+)
 from shouhu.core.database import transaction
-from shouhu.core.errors import DomainError
 
 app = typer.Typer(help="Users.", no_args_is_help=True)
 
@@ -30,28 +35,21 @@ def create(
         fail("give the password on standard input with --password-stdin")
     password = read_stdin_secret()
     rt = runtime()
-    try:
-        with transaction(rt.sessions) as session:
-            organisation = find_organisation_by_ref(session, org)
-            if organisation is None:
-                fail(f"organisation not found: {org}")
-            data = UserCreate.model_validate(
-                {
-                    "organisation_id": organisation.id,
-                    "username": username,
-                    "display_name": display_name,
-                    "roles": role,
-                    "password": password,
-                }
-            )
-            user = users.create_user(session, actor=cli_principal(), data=data)
-            user_id = user.id
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        fail(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}")
-    except DomainError as exc:
-        where = f"{exc.field}: " if exc.field else ""
-        fail(f"{where}{exc}")
+    with reported_errors(), transaction(rt.sessions) as session:
+        organisation = find_organisation_by_ref(session, org)
+        if organisation is None:
+            fail(f"organisation not found: {org}")
+        data = UserCreate.model_validate(
+            {
+                "organisation_id": organisation.id,
+                "username": username,
+                "display_name": display_name,
+                "roles": role,
+                "password": password,
+            }
+        )
+        user = users.create_user(session, actor=cli_principal(), data=data)
+        user_id = user.id
     out.print(str(user_id), highlight=False)
 
 
@@ -59,12 +57,9 @@ def create(
 def unlock(username: str = typer.Argument(..., help="The locked user's username.")) -> None:
     """Lift a lock-out after too many failed sign-ins."""
     rt = runtime()
-    try:
-        with transaction(rt.sessions) as session:
-            user = find_user_by_username(session, username)
-            if user is None:
-                fail(f"user not found: {username}")
-            users.unlock(session, actor=cli_principal(), user_id=user.id)
-    except DomainError as exc:
-        fail(str(exc))
+    with reported_errors(), transaction(rt.sessions) as session:
+        user = find_user_by_username(session, username)
+        if user is None:
+            fail(f"user not found: {username}")
+        users.unlock(session, actor=cli_principal(), user_id=user.id)
     out.print(f"unlocked {username}", highlight=False)

@@ -14,7 +14,7 @@ from shouhu.accounts.models import Organisation, User
 from shouhu.accounts.roles import Permission
 from shouhu.core.audit.chain import record
 from shouhu.core.audit.models import AuditEvent
-from shouhu.core.audit.verify import verify_chain
+from shouhu.core.audit.verify import record_verification, verify_chain
 from shouhu.web.deps import Db, PagePermission, SignedIn
 from shouhu.web.templating import render
 
@@ -38,18 +38,7 @@ def run_verification(request: Request, db: Db, me: Verifier) -> Response:
     factory: sessionmaker[Session] = request.app.state.sessions
     with factory() as reader:
         result = verify_chain(reader)
-    record(
-        db,
-        actor=me.principal,
-        action="audit:verify",
-        outcome="success" if result.intact else "failure",
-        object_type="audit_chain",
-        object_id=result.last_seq,
-        details={
-            "checked": result.checked,
-            "first_bad": result.problem.seq if result.problem else None,
-        },
-    )
+    record_verification(db, actor=me.principal, result=result)
     return render(request, "audit/verify.html", {"result": result})
 
 

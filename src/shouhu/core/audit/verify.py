@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
-from shouhu.core.audit.chain import GENESIS_HASH, HEAD_ROW_ID, EntryFields
+from shouhu.core.audit.chain import GENESIS_HASH, HEAD_ROW_ID, EntryFields, record
 from shouhu.core.audit.models import AuditEvent, AuditHead
+from shouhu.core.principal import Principal
 
 BATCH = 5000
 
@@ -141,3 +142,20 @@ def verify_chain(
     if problem is None and checkpoint is not None:
         problem = _check_checkpoint(session, checkpoint)
     return VerifyResult(checked, last_seq, prev_hash, problem)
+
+
+def record_verification(session: Session, *, actor: Principal, result: VerifyResult) -> None:
+    """Audit who verified the chain and what they found (after the walk, never inside it)."""
+    record(
+        session,
+        actor=actor,
+        action="audit:verify",
+        outcome="success" if result.intact else "failure",
+        object_type="audit_chain",
+        object_id=result.last_seq,
+        details={
+            "checked": result.checked,
+            "problem": result.problem.reason if result.problem else None,
+            "first_bad": result.problem.seq if result.problem else None,
+        },
+    )
