@@ -11,27 +11,27 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shouhu.core.errors import AuthenticationError, DomainError
-from shouhu.core.i18n import gettext
+from shouhu.core.i18n import N_, gettext
 from shouhu.web.deps import PageAuthError, PasswordChangeRequiredError
 from shouhu.web.templating import render
 
 log = logging.getLogger("shouhu.web")
 
 TITLES = {
-    400: "Bad request",
-    401: "Sign-in required",
-    403: "Not allowed",
-    404: "Not found",
-    405: "Method not allowed",
-    409: "Conflict",
-    413: "Too large",
-    422: "Invalid input",
-    500: "Something went wrong",
+    400: N_("Bad request"),
+    401: N_("Sign-in required"),
+    403: N_("Not allowed"),
+    404: N_("Not found"),
+    405: N_("Method not allowed"),
+    409: N_("Conflict"),
+    413: N_("Too large"),
+    422: N_("Invalid input"),
+    500: N_("Something went wrong"),
 }
 GENERIC = {
-    404: "There is nothing here, or you may not see it. Check the address or go back.",
-    405: "This address does not accept that kind of request.",
-    500: "The error has been logged. Try again; if it persists, tell your administrator.",
+    404: N_("There is nothing here, or you may not see it. Check the address or go back."),
+    405: N_("This address does not accept that kind of request."),
+    500: N_("The error has been logged. Try again; if it persists, tell your administrator."),
 }
 
 
@@ -50,7 +50,7 @@ def problem(
     """An application/problem+json response (RFC 9457)."""
     body: dict[str, Any] = {
         "type": f"https://shouhu.invalid/problems/{code}",
-        "title": gettext(TITLES.get(status, "Error")),
+        "title": gettext(TITLES.get(status, N_("Error"))),
         "status": status,
         "detail": detail,
     }
@@ -65,7 +65,7 @@ def _error_page(request: Request, status: int, message: str) -> Response:
     return render(
         request,
         "error.html",
-        {"status": status, "title": gettext(TITLES.get(status, "Error")), "message": message},
+        {"status": status, "title": gettext(TITLES.get(status, N_("Error"))), "message": message},
         status=status,
     )
 
@@ -110,7 +110,7 @@ async def validation_error(request: Request, exc: Exception) -> Response:
 async def http_error(request: Request, exc: Exception) -> Response:
     """Routing errors (404, 405…) with generic wording."""
     assert isinstance(exc, StarletteHTTPException)  # noqa: S101 - registered for it only
-    message = gettext(GENERIC.get(exc.status_code, TITLES.get(exc.status_code, "Error")))
+    message = gettext(GENERIC.get(exc.status_code, TITLES.get(exc.status_code, N_("Error"))))
     if _is_api(request):
         return problem(exc.status_code, message, code="http_error")
     return _error_page(request, exc.status_code, message)
