@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import schemathesis
@@ -83,3 +83,29 @@ def test_the_api_honours_its_schema(fuzz_target: tuple[schemathesis.BaseSchema, 
         except Exception as exc:  # noqa: BLE001 - gathered and reported below
             failures.append(f"{operation.label}: {type(exc).__name__}: {exc}")
     assert failures == []
+
+
+def test_a_nul_byte_is_refused_as_input_on_every_backend(
+    fuzz_target: tuple[schemathesis.BaseSchema, str],
+) -> None:
+    # Found by the fuzzer on PostgreSQL, which refuses NUL bytes in text: a 422, not a 500.
+    schema, token = fuzz_target
+    from fastapi.testclient import TestClient  # noqa: PLC0415
+
+    app = schema.app
+    with TestClient(app, base_url="https://testserver") as client:
+        response = client.post(
+            "/api/v1/tokens",
+            json={"name": "a\x00b", "days": 5},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["field"] == "name"
+        form = client.get("/sign-in").text
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', form)
+        assert csrf is not None
+        signin = client.post(
+            "/sign-in",
+            data={"username": "x\x00y", "password": "whatever!", "csrf_token": csrf.group(1)},
+        )
+        assert signin.status_code == 401  # the generic failure, not a database error

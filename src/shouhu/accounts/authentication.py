@@ -19,6 +19,7 @@ from shouhu.core.database import utcnow
 from shouhu.core.errors import AuthenticationError, ValidationFailedError
 from shouhu.core.principal import Channel, Principal
 from shouhu.core.settings import Settings
+from shouhu.core.text import has_control_characters
 
 # ASVS 2.2.1 / 3.2: one message for every failure, so it never tells whether the account
 # exists, is disabled or is locked; it says what to do next.
@@ -97,7 +98,8 @@ def check_password(
     Every failure is recorded (and committed, via `persist`) before the one generic error.
     """
     actor = _anonymous(channel, source_address)
-    user = find_user_by_username(session, username)
+    # A username with control characters cannot exist (and PostgreSQL refuses NUL bytes).
+    user = None if has_control_characters(username) else find_user_by_username(session, username)
     if user is None:
         verify_dummy(password)  # spend the same time as a real check
         record(

@@ -14,6 +14,7 @@ from shouhu.accounts.roles import KINDS_BY_TYPE, OrgType, Permission
 from shouhu.core.audit.chain import record
 from shouhu.core.errors import ConflictError, NotFoundError, ValidationFailedError
 from shouhu.core.principal import Principal
+from shouhu.core.text import clean_line
 from shouhu.identity.credit_code import validate_credit_code
 from shouhu.identity.errors import IdentityError
 from shouhu.identity.regions import is_known_region
@@ -108,7 +109,7 @@ def create_organisation(
 ) -> Organisation:
     """Validate and create an organisation, with its audit event."""
     require(actor, Permission.ORGS_MANAGE)
-    name = data.name.strip()
+    name = clean_line(data.name, field="name")
     if not is_known_region(data.region_code):
         raise ValidationFailedError(
             "Unknown GB/T 2260 region code {code}.", field="region_code", code=data.region_code

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shouhu.accounts.models import User
 from shouhu.accounts.roles import OrgType, Role
+from shouhu.core.text import PlainLine
 
 
 class OrganisationOut(BaseModel):
@@ -65,8 +66,8 @@ class UserCreateIn(BaseModel):
     )
 
     organisation_id: uuid.UUID
-    username: str = Field(min_length=3, max_length=64)
-    display_name: str | None = Field(default=None, max_length=100)
+    username: PlainLine = Field(min_length=3, max_length=64)
+    display_name: PlainLine | None = Field(default=None, max_length=100)
     roles: list[Role] = Field(min_length=1, max_length=12)
     password: str = Field(min_length=1, max_length=1024)
 
@@ -86,7 +87,7 @@ class TokenCreateIn(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"name": "HR system", "days": 90}]}
     )
 
-    name: str = Field(min_length=1, max_length=100)
+    name: PlainLine = Field(min_length=1, max_length=100)
     days: int = Field(default=90, ge=1, le=366)
 
 
@@ -129,12 +130,12 @@ class OrganisationCreateIn(BaseModel):
         },
     )
 
-    name: str = Field(min_length=2, max_length=200)
+    name: PlainLine = Field(min_length=2, max_length=200)
     type: OrgType
-    kind: str | None = None
+    kind: PlainLine | None = None
     region_code: str = Field(pattern=r"^\d{6}$")
     parent_id: uuid.UUID | None = None
-    credit_code: str | None = Field(default=None, max_length=30)
+    credit_code: PlainLine | None = Field(default=None, max_length=30)
 
 
 def user_out(user: User) -> UserOut:

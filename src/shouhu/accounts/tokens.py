@@ -18,6 +18,7 @@ from shouhu.core.audit.chain import record
 from shouhu.core.database import utcnow
 from shouhu.core.errors import NotFoundError, ValidationFailedError
 from shouhu.core.principal import Principal
+from shouhu.core.text import clean_line
 
 TOKEN_PREFIX = "shh_"  # noqa: S105 - marks Shouhu tokens (secret scanners), not a secret
 MAX_DAYS = 366
@@ -46,7 +47,7 @@ def create_token(
         raise ValidationFailedError(
             "A token lasts from 1 to {max} days.", field="days", max=MAX_DAYS
         )
-    label = name.strip() or "api"
+    label = clean_line(name, field="name") or "api"
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(
         user_id=user.id,

@@ -23,6 +23,7 @@ from shouhu.core.audit.chain import record
 from shouhu.core.database import utcnow
 from shouhu.core.errors import ConflictError, NotFoundError, ValidationFailedError
 from shouhu.core.principal import Principal
+from shouhu.core.text import clean_line
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 
@@ -100,7 +101,8 @@ def create_user(session: Session, *, actor: Principal, data: UserCreate) -> User
         active=True,
     )
     user.ensure_id()
-    user.display_name = data.display_name.strip() if data.display_name else None
+    display_name = clean_line(data.display_name or "", field="display_name")
+    user.display_name = display_name or None
     user.roles = [UserRole(role=r.value) for r in roles]
     session.add(user)
     session.flush()

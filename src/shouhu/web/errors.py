@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shouhu.core.errors import AuthenticationError, DomainError
@@ -116,6 +117,15 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return _error_page(request, exc.status_code, message)
 
 
+async def unstorable_input(request: Request, exc: Exception) -> Response:  # noqa: ARG001
+    """The database refused a value (e.g. a NUL byte on PostgreSQL): the input's fault."""
+    log.warning("database refused input on %s %s", request.method, request.url.path)
+    message = gettext("The input contains characters or values that cannot be stored.")
+    if _is_api(request):
+        return problem(422, message, code="invalid")
+    return _error_page(request, 422, message)
+
+
 async def unexpected_error(request: Request, exc: Exception) -> Response:
     """Anything else: log the type only (messages may hold personal data), answer 500."""
     log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
@@ -130,4 +140,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, domain_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(DataError, unstorable_input)
     app.add_exception_handler(Exception, unexpected_error)
