@@ -23,7 +23,8 @@
   nationality) and 12 digits; the 2023 number is 17 digits and a MOD 11-2 check character like a
   citizen's number, its first digit 9. Public implementations (the credentialkit Java library,
   a JavaScript id-card parser) agree on the old layout (letters, 4-digit issuing place, YYMMDD,
-  2 more digits) and on the new one (9, 2-digit province, 3-digit nationality, YYYYMMDD,
+  2 more digits; one reads the last as a check digit, which we could not confirm and do not
+  enforce) and on the new one (9, 2-digit province, 3-digit nationality, YYYYMMDD,
   sequence, check). We found no official table of the new numeric nationality codes, so they
   are not checked: only the length, the leading 9, the birth date and the check character are.
 - `passport`: ICAO 9303 allows up to 9 characters in the MRZ but longer numbers exist in
@@ -98,7 +99,8 @@ CHINESE_PASSPORT: Final = re.compile(
     r"|[DSP]E\d{7}"  # diplomatic, service and public-affairs e-passports
     r"|[DSP]\d{7}"  # older D/S/P passports (P.1234567 is written with a dot, removed here)
     r"|1[45]\d{7}"  # old ordinary passports
-    r"|MA\d{7}"  # Macao SAR
+    r"|MA\d{7}",  # Macao SAR
+    re.ASCII,
 )
 _PASSPORT_FORMS: Final = "E/G/D/S/P/K + 8 digits, E + letter + 7 digits, DE/SE/PE + 7 digits, ..."
 
@@ -110,7 +112,7 @@ TW_PERMIT_LENGTHS: Final = (8, 10)  # 8-digit lifelong number (+ 2-digit issue c
 TW_LIFELONG: Final = slice(0, 8)
 TW_RESIDENCE_REGION: Final = "830000"
 # Old Taiwan permits: 10 digits then the issuing office's code, usually in parentheses.
-_TW_OFFICE_CODE: Final = re.compile(r"(\d{10})(?:\([A-Z0-9]{1,2}\)|[A-Z])")
+_TW_OFFICE_CODE: Final = re.compile(r"(\d{10})(?:\([A-Z0-9]{1,2}\)|[A-Z])", re.ASCII)
 
 PR_OLD_LENGTH: Final = 15
 PR_OLD_NATIONALITY: Final = slice(0, 3)
@@ -119,15 +121,21 @@ PR_OLD_BIRTH_DATE: Final = slice(7, 13)
 PR_NEW_FIRST_DIGIT: Final = "9"  # NIA 2023: 9 marks a foreigner; citizens' numbers start 1-8
 
 OTHER_MAX_LENGTH: Final = 40
+# ISO 3166-1 code lengths.
+ALPHA2_LENGTH: Final = 2
+ALPHA3_LENGTH: Final = 3
+NUMERIC_LENGTH: Final = 3
+_MAX_FOLDS: Final = 8
 
 
 def _country(code: str) -> pycountry.db.Country | None:
-    if code.isascii() and code.isdigit() and len(code) <= len("000"):
-        return pycountry.countries.get(numeric=code.zfill(3))
+    if code.isascii() and code.isdigit() and len(code) <= NUMERIC_LENGTH:
+        # Numeric codes are often written without their leading zeros (4 for 004 Afghanistan).
+        return pycountry.countries.get(numeric=code.zfill(NUMERIC_LENGTH))
     if code.isascii() and code.isalpha():
-        if len(code) == len("CN"):
+        if len(code) == ALPHA2_LENGTH:
             return pycountry.countries.get(alpha_2=code)
-        if len(code) == len(CHINA):
+        if len(code) == ALPHA3_LENGTH:
             return pycountry.countries.get(alpha_3=code)
     return None
 
@@ -293,8 +301,22 @@ def _passport(text: str, nationality: str | None, field: str) -> Document:
     return Document(IdType.PASSPORT, number, nationality, number)
 
 
+def _fold_other(text: str) -> str:
+    # Upper-casing can leave a string that NFKC would change (Greek with diacritics), and removing
+    # a space can put a combining mark next to a letter it composes with: fold until nothing
+    # changes, so that normalising the result returns it unchanged.
+    folded = text
+    for _ in range(_MAX_FOLDS):
+        step = "".join(unicodedata.normalize("NFKC", folded).upper().split())
+        step = unicodedata.normalize("NFKC", step)
+        if step == folded:
+            break
+        folded = step
+    return folded
+
+
 def _other(text: str, nationality: str | None, field: str) -> Document:
-    number = "".join(unicodedata.normalize("NFKC", text).split()).upper()
+    number = _fold_other(text)
     _require_not_empty(number, field)
     if len(number) > OTHER_MAX_LENGTH:
         raise IdentityError(

@@ -2,7 +2,7 @@
 
 An 18-character number is a 6-digit GB/T 2260 region code, the birth date YYYYMMDD, a 3-digit
 sequence whose parity gives the sex (odd male, even female) and a check character computed with
-ISO 7064 MOD 11-2 (GB 11643-1999 §8). First-generation numbers (issued until 2004) have 15 digits:
+ISO 7064 MOD 11-2 (GB 11643-1999). First-generation numbers (issued until 2004) have 15 digits:
 the region code, the birth date YYMMDD and the sequence, with no check character; they convert to
 18 characters by writing the century in full and appending the check character.
 
@@ -25,7 +25,7 @@ Sex: TypeAlias = Literal["M", "F"]
 
 LENGTH: Final = 18
 FIRST_GENERATION_LENGTH: Final = 15
-# GB 11643-1999 §8.1 / ISO 7064 MOD 11-2: weight of position i (1-based) is 2^(18-i) mod 11.
+# GB 11643-1999, ISO 7064 MOD 11-2: weight of position i (1-based) is 2^(18-i) mod 11.
 WEIGHTS: Final = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 # ISO 7064 MOD 11-2: check value (12 - sum mod 11) mod 11; the value 10 is written as X.
 CHECK_CHARACTERS: Final = "0123456789X"
@@ -88,7 +88,7 @@ def _first_non_digit(text: str) -> int:
 
 
 def prc_check_character(first17: str, field: str = "id_number") -> str:
-    """The ISO 7064 MOD 11-2 check character of the 17 digits given (GB 11643-1999 §8)."""
+    """The ISO 7064 MOD 11-2 check character of the 17 digits given (GB 11643-1999)."""
     if len(first17) != LENGTH - 1:
         raise IdentityError(field, "bad_length", f"{LENGTH - 1} digits expected")
     if not _is_ascii_digits(first17):
@@ -98,15 +98,14 @@ def prc_check_character(first17: str, field: str = "id_number") -> str:
 
 
 def sex_of_sequence(sequence: str) -> Sex:
-    """The sex that a sequence code gives: odd for men, even for women (GB 11643-1999 §5.3)."""
+    """The sex that a sequence code gives: odd for men, even for women (GB 11643-1999)."""
     return "M" if int(sequence[-1]) % 2 == 1 else "F"
 
 
 def check_birth_date(
-    text: str, field: str, *, today: date | None = None, position: int = 7
+    text: str, field: str, *, today: date | None = None, where: str = "positions 7-14"
 ) -> date:
     """The date that 8 digits YYYYMMDD give, if it is real, not before 1850 and not future."""
-    where = f"positions {position}-{position + 7}"
     try:
         born = date(int(text[0:4]), int(text[4:6]), int(text[6:8]))
     except ValueError:
@@ -154,7 +153,7 @@ def _from_15(number: str, field: str, today: date | None) -> PrcId:
     sequence = number[FIRST_GENERATION_SEQUENCE]
     century = "18" if sequence in CENTENARIAN_SEQUENCES else "19"
     birth_digits = century + number[FIRST_GENERATION_BIRTH_DATE]
-    born = check_birth_date(birth_digits, field, today=today)
+    born = check_birth_date(birth_digits, field, today=today, where="positions 7-12")
     region = number[REGION]
     _require_known_region(region, field)
     first17 = region + birth_digits + sequence
