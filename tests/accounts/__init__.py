@@ -1,0 +1,1 @@
+"""Tests of organisations, users, sign-in, sessions and API tokens."""

@@ -6,11 +6,18 @@ import sys
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
 
 from shouhu.cli.context import cli_principal, err, fail, out, runtime
-from shouhu.core.audit.checkpoint import CheckpointError, load_checkpoint, take_checkpoint
-from shouhu.core.audit.verify import VerifyResult, record_verification, verify_chain
+from shouhu.core.audit.checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    load_checkpoint,
+    take_checkpoint,
+)
+from shouhu.core.audit.verify import BATCH, VerifyResult, record_verification, verify_chain
 from shouhu.core.database import transaction
 
 app = typer.Typer(help="Verify the audit chain and export checkpoints.", no_args_is_help=True)
@@ -18,51 +25,72 @@ app = typer.Typer(help="Verify the audit chain and export checkpoints.", no_args
 TAMPERED_EXIT = 2
 
 
+def _read_checkpoint(path: Path) -> Checkpoint:
+    try:
+        return load_checkpoint(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, CheckpointError) as exc:
+        fail(f"{path}: {exc}")
+
+
+def _summary(result: VerifyResult, checkpoint: Checkpoint | None) -> Table:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_row("entries checked", str(result.checked))
+    grid.add_row("last entry", str(result.last_seq))
+    grid.add_row("last hash", result.last_hash)
+    if checkpoint is not None:
+        grid.add_row(
+            "checkpoint",
+            f"entry {checkpoint.seq} of {checkpoint.taken_at} "
+            + ("matches" if result.intact else "does not match"),
+        )
+    return grid
+
+
 @app.command()
 def verify(
-    checkpoint: Path | None = typer.Option(
+    checkpoint_file: Path | None = typer.Option(
         None,
         "--checkpoint",
-        exists=True,
         dir_okay=False,
         help="A checkpoint file from `shouhu audit checkpoint`: also detects a cut tail.",
     ),
 ) -> None:
     """Check every entry's hash and link; exit 2 naming the first bad entry if tampered."""
     rt = runtime()
-    claim = None
-    if checkpoint is not None:
-        try:
-            claim = load_checkpoint(checkpoint.read_text(encoding="utf-8")).claim()
-        except CheckpointError as exc:
-            fail(f"{checkpoint}: {exc}")
+    checkpoint = _read_checkpoint(checkpoint_file) if checkpoint_file is not None else None
     with Progress(
-        TextColumn("verifying"), BarColumn(), MofNCompleteColumn(), console=err, transient=True
+        TextColumn("verifying the audit chain"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
     ) as bar:
-        task = bar.add_task("verify", total=None)
+        task = bar.add_task("verify", total=None, visible=False)
 
         def show(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+            # Only logs longer than one batch get a bar; a short one is done at once.
+            bar.update(task, completed=done, total=max(done, total), visible=total > BATCH)
 
         with rt.sessions() as session:
-            result: VerifyResult = verify_chain(session, checkpoint=claim, progress=show)
+            result = verify_chain(session, checkpoint=checkpoint, progress=show)
     # Recorded after the walk, in its own transaction, so it is not part of what was checked.
-    with transaction(rt.sessions) as session:
-        record_verification(session, actor=cli_principal(), result=result)
+    try:
+        with transaction(rt.sessions) as session:
+            record_verification(session, actor=cli_principal(), result=result)
+    except RuntimeError as exc:  # the head row is gone: say so, but still report the result
+        err.print(f"[yellow]warning:[/yellow] verification not recorded: {escape(str(exc))}")
     if result.problem is not None:
         err.print(
-            f"[red]TAMPERED[/red]: {result.problem.message} "
-            f"(first bad entry: {result.problem.seq})",
+            f"[red]TAMPERED[/red]: {escape(result.problem.message)} "
+            f"(first bad entry: {result.problem.seq}; reason: {result.problem.reason}; "
+            f"{result.checked} entries intact before it)",
             highlight=False,
             soft_wrap=True,
         )
         raise typer.Exit(TAMPERED_EXIT)
-    suffix = f"; checkpoint at entry {claim.seq} matches" if claim else ""
-    out.print(
-        f"intact: {result.checked} entries, head {result.last_seq} "
-        f"{result.last_hash[:16]}…{suffix}",
-        highlight=False,
-    )
+    out.print("[green]audit chain intact[/green]", highlight=False)
+    out.print(_summary(result, checkpoint), highlight=False)
 
 
 @app.command("checkpoint")
@@ -75,9 +103,14 @@ def checkpoint_command(
     rt = runtime()
     with transaction(rt.sessions) as session:
         taken = take_checkpoint(session, actor=cli_principal())
-    document = taken.to_json()
-    if out_file is None:
-        sys.stdout.write(document)  # raw: Rich would read the JSON brackets as markup
-    else:
-        out_file.write_text(document, encoding="utf-8")
-        err.print(f"checkpoint of entry {taken.seq} written to {out_file}")
+        document = taken.to_json()
+        # Written before the commit: if the file cannot be written, no event claims it was.
+        if out_file is None:
+            sys.stdout.write(document)  # raw: Rich would read the JSON brackets as markup
+        else:
+            try:
+                out_file.write_text(document, encoding="utf-8")
+            except OSError as exc:
+                fail(f"{out_file}: {exc}")
+    if out_file is not None:
+        err.print(f"checkpoint of entry {taken.seq} written to {escape(str(out_file))}")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shouhu.core.audit.chain import HEAD_ROW_ID, record
@@ -55,13 +56,16 @@ class Checkpoint:
 
 def take_checkpoint(session: Session, *, actor: Principal) -> Checkpoint:
     """Sign the current head and record that a checkpoint was taken."""
-    head = session.get(AuditHead, HEAD_ROW_ID)
+    # Columns, not the ORM object: a head loaded earlier in this session could be stale.
+    head = session.execute(
+        select(AuditHead.seq, AuditHead.entry_hash).where(AuditHead.id == HEAD_ROW_ID)
+    ).one_or_none()
     if head is None:
         raise CheckpointError("the chain head row is missing")
     keyring = current_keyring()
     unsigned = Checkpoint(
-        seq=head.seq,
-        entry_hash=head.entry_hash,
+        seq=int(head.seq),
+        entry_hash=str(head.entry_hash),
         taken_at=utcnow().strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         key_id=keyring.signing_key_id,
         public_key=signing.public_key_pem(),
@@ -81,20 +85,35 @@ def take_checkpoint(session: Session, *, actor: Principal) -> Checkpoint:
     return checkpoint
 
 
+def _parse(data: dict[str, Any]) -> Checkpoint:
+    expected = {f.name for f in fields(Checkpoint)}
+    if set(data) != expected:
+        raise CheckpointError(
+            f"the checkpoint file is malformed: expected the fields {sorted(expected)}"
+        )
+    # bool is an int to Python, not a sequence number.
+    if not isinstance(data["seq"], int) or isinstance(data["seq"], bool):
+        raise CheckpointError("the checkpoint file is malformed: seq is not a number")
+    for name in sorted(expected - {"seq"}):
+        if not isinstance(data[name], str):
+            raise CheckpointError(f"the checkpoint file is malformed: {name} is not text")
+    return Checkpoint(**data)
+
+
 def load_checkpoint(text: str) -> Checkpoint:
     """Parse a checkpoint and check it was signed by this deployment's signing key."""
     try:
         data = json.loads(text)
-        if data.pop("format") != FORMAT:
-            raise CheckpointError("not a Shouhu audit checkpoint")
-        checkpoint = Checkpoint(**data)
-    except (ValueError, TypeError, KeyError) as exc:
-        raise CheckpointError(f"the checkpoint file is malformed: {exc}") from exc
+    except ValueError as exc:
+        raise CheckpointError(f"the checkpoint file is not JSON: {exc}") from exc
+    if not isinstance(data, dict) or data.pop("format", None) != FORMAT:
+        raise CheckpointError("not a Shouhu audit checkpoint")
+    checkpoint = _parse(data)
     # Trust the deployment's own key, not the one the file carries: anyone can sign with
     # a key of their own.
     ours = signing.public_key_pem()
     if checkpoint.public_key.strip() != ours.strip():
         raise CheckpointError("the checkpoint was signed by another key")
     if not signing.verify(checkpoint.signed_part(), checkpoint.signature, ours):
-        raise CheckpointError("the checkpoint's signature is not valid: it was altered")
+        raise CheckpointError("the checkpoint's signature is not valid: it was forged or altered")
     return checkpoint
