@@ -8,7 +8,6 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
 from shouhu.cli.context import cli_principal, err, fail, out, runtime
 from shouhu.core.audit.checkpoint import (
@@ -18,7 +17,7 @@ from shouhu.core.audit.checkpoint import (
     take_checkpoint,
 )
 from shouhu.core.audit.verify import BATCH, VerifyResult, record_verification, verify_chain
-from shouhu.core.database import transaction
+from shouhu.core.database import read_only_session, transaction
 
 app = typer.Typer(help="Verify the audit chain and export checkpoints.", no_args_is_help=True)
 
@@ -28,22 +27,21 @@ TAMPERED_EXIT = 2
 def _read_checkpoint(path: Path) -> Checkpoint:
     try:
         return load_checkpoint(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, CheckpointError) as exc:
+    except UnicodeDecodeError:
+        fail(f"{path}: not a checkpoint (not UTF-8 text)")
+    except (OSError, CheckpointError) as exc:
         fail(f"{path}: {exc}")
 
 
-def _summary(result: VerifyResult, checkpoint: Checkpoint | None) -> Table:
-    grid = Table.grid(padding=(0, 2))
-    grid.add_row("entries checked", str(result.checked))
-    grid.add_row("last entry", str(result.last_seq))
-    grid.add_row("last hash", result.last_hash)
+def _summary(result: VerifyResult, checkpoint: Checkpoint | None) -> list[tuple[str, str]]:
+    lines = [
+        ("entries checked", str(result.checked)),
+        ("last entry", str(result.last_seq)),
+        ("last hash", result.last_hash),
+    ]
     if checkpoint is not None:
-        grid.add_row(
-            "checkpoint",
-            f"entry {checkpoint.seq} of {checkpoint.taken_at} "
-            + ("matches" if result.intact else "does not match"),
-        )
-    return grid
+        lines.append(("checkpoint", f"entry {checkpoint.seq} of {checkpoint.taken_at} matches"))
+    return lines
 
 
 @app.command()
@@ -65,6 +63,7 @@ def verify(
         TimeRemainingColumn(),
         console=err,
         transient=True,
+        disable=not err.is_terminal,  # no bar in logs and pipes: results only
     ) as bar:
         task = bar.add_task("verify", total=None, visible=False)
 
@@ -72,7 +71,7 @@ def verify(
             # Only logs longer than one batch get a bar; a short one is done at once.
             bar.update(task, completed=done, total=max(done, total), visible=total > BATCH)
 
-        with rt.sessions() as session:
+        with read_only_session(rt.engine) as session:
             result = verify_chain(session, checkpoint=checkpoint, progress=show)
     # Recorded after the walk, in its own transaction, so it is not part of what was checked.
     try:
@@ -90,7 +89,9 @@ def verify(
         )
         raise typer.Exit(TAMPERED_EXIT)
     out.print("[green]audit chain intact[/green]", highlight=False)
-    out.print(_summary(result, checkpoint), highlight=False)
+    for label, value in _summary(result, checkpoint):
+        # Plain aligned lines, never wrapped or cut: scripts read the full hash.
+        out.print(f"{label:<17}{escape(value)}", highlight=False, soft_wrap=True)
 
 
 @app.command("checkpoint")
@@ -113,4 +114,6 @@ def checkpoint_command(
             except OSError as exc:
                 fail(f"{out_file}: {exc}")
     if out_file is not None:
-        err.print(f"checkpoint of entry {taken.seq} written to {escape(str(out_file))}")
+        err.print(
+            f"checkpoint of entry {taken.seq} written to {escape(str(out_file))}", soft_wrap=True
+        )

@@ -85,10 +85,20 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+READ_ONLY = "shouhu_read_only"
+
+
 def _sqlite_begin(connection: Any) -> None:
     # IMMEDIATE takes the write lock up front: a deferred transaction that reads and then
     # writes fails with SQLITE_BUSY when another writer committed in between (WAL snapshot).
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # Long read-only work (verifying the audit chain) opts out, so writers are not blocked.
+    read_only = connection.get_execution_options().get(READ_ONLY, False)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def read_only_session(engine: Engine) -> Session:
+    """A session for long reads that never writes (SQLite: no write lock while it runs)."""
+    return Session(engine.execution_options(**{READ_ONLY: True}))
 
 
 def make_engine(url: str) -> Engine:

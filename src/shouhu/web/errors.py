@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from shouhu.core.errors import AuthenticationError, DomainError
 from shouhu.core.i18n import N_, gettext
 from shouhu.web.deps import PageAuthError, PasswordChangeRequiredError
+from shouhu.web.middleware import SECURITY_HEADERS
 from shouhu.web.templating import render
 
 log = logging.getLogger("shouhu.web")
@@ -131,8 +132,13 @@ async def unexpected_error(request: Request, exc: Exception) -> Response:
     log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
     message = gettext(GENERIC[500])
     if _is_api(request):
-        return problem(500, message, code="internal")
-    return _error_page(request, 500, message)
+        response: Response = problem(500, message, code="internal")
+    else:
+        response = _error_page(request, 500, message)
+    # Starlette answers unhandled errors outside every middleware, ours included.
+    response.headers.update(SECURITY_HEADERS)
+    response.headers["cache-control"] = "no-store"
+    return response
 
 
 def install(app: FastAPI) -> None:

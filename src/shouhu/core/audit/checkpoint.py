@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 
 from shouhu.core.audit.chain import HEAD_ROW_ID, record
 from shouhu.core.audit.models import AuditHead
-from shouhu.core.audit.verify import CheckpointClaim
 from shouhu.core.crypto import signing
 from shouhu.core.crypto.keyring import current_keyring
 from shouhu.core.database import utcnow
@@ -26,7 +25,10 @@ class CheckpointError(ValueError):
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """The chain head at one moment, signed with the deployment's Ed25519 key."""
+    """The chain head at one moment, signed with the deployment's Ed25519 key.
+
+    It is a `verify.HeadClaim`: pass it to `verify_chain(checkpoint=…)` once loaded.
+    """
 
     seq: int
     entry_hash: str
@@ -44,10 +46,6 @@ class Checkpoint:
             "taken_at": self.taken_at,
             "key_id": self.key_id,
         }
-
-    def claim(self) -> CheckpointClaim:
-        """What verification checks against the log."""
-        return CheckpointClaim(seq=self.seq, entry_hash=self.entry_hash)
 
     def to_json(self) -> str:
         """The checkpoint as a JSON document (signature and public key included)."""

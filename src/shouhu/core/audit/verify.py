@@ -21,6 +21,12 @@ from shouhu.core.principal import Principal
 
 BATCH = 5000
 HASHED_FIELDS = tuple(f.name for f in fields(EntryFields))
+# The hashed fields in EntryFields' order, then the stored hash: rows are read by position,
+# which is several times faster than by name over millions of rows.
+_COLUMNS = [AuditEvent.__table__.c[name] for name in HASHED_FIELDS] + [
+    AuditEvent.__table__.c.entry_hash
+]
+_SEQ, _PREV_HASH, _ENTRY_HASH = 0, HASHED_FIELDS.index("prev_hash"), len(HASHED_FIELDS)
 
 Progress = Callable[[int, int], None]
 """Called after each batch with (entries checked so far, entries in the log at the start)."""
@@ -30,7 +36,7 @@ class Reason(StrEnum):
     """Why verification stopped: one code per kind of tampering."""
 
     UNEXPECTED = "unexpected"  # a row numbered before the chain starts (inserted)
-    MISSING = "missing"  # a gap in the numbering: deleted, renumbered or reordered
+    MISSING = "missing"  # a gap in the numbering: a row deleted or renumbered
     HASH_MISMATCH = "hash_mismatch"  # a field changed since the entry was written
     BROKEN_LINK = "broken_link"  # the entry does not carry the hash of the one before
     HEAD_MISSING = "head_missing"
@@ -56,14 +62,6 @@ class HeadClaim(Protocol):
 
 
 @dataclass(frozen=True)
-class CheckpointClaim:
-    """What a (signature-checked) checkpoint says: this entry had this hash."""
-
-    seq: int
-    entry_hash: str
-
-
-@dataclass(frozen=True)
 class Problem:
     """The first bad entry found: its sequence number, a reason code and a message."""
 
@@ -86,6 +84,11 @@ class VerifyResult:
         """True when no problem was found."""
         return self.problem is None
 
+    @property
+    def first_bad(self) -> int | None:
+        """The sequence number of the first bad entry, if any."""
+        return self.problem.seq if self.problem else None
+
 
 @dataclass
 class _Walk:
@@ -102,7 +105,7 @@ class _Walk:
 
     def step(self, row: Row[Any]) -> Problem | None:
         """Check one row against its predecessor; advance on success."""
-        seq = int(row.seq)
+        seq = int(row[_SEQ])
         if seq < self.next_seq:
             # Keyset paging only returns rows past the last one checked, so this is a row
             # numbered before 1 (the first batch has no lower bound so that it is seen).
@@ -111,20 +114,16 @@ class _Walk:
             return Problem(
                 self.next_seq, Reason.MISSING, f"entry {self.next_seq} is missing (next is {seq})"
             )
-        recomputed = EntryFields(**{name: getattr(row, name) for name in HASHED_FIELDS}).digest()
-        if recomputed != row.entry_hash:
+        entry_hash = row[_ENTRY_HASH]
+        if EntryFields(*row[:_ENTRY_HASH]).digest() != entry_hash:
             return Problem(
                 seq, Reason.HASH_MISMATCH, f"entry {seq}: hash does not match its contents"
             )
-        if row.prev_hash != self.prev_hash:
+        if row[_PREV_HASH] != self.prev_hash:
             return Problem(
                 seq, Reason.BROKEN_LINK, f"entry {seq}: does not link to the entry before it"
             )
-        if (
-            self.claim is not None
-            and seq == self.claim.seq
-            and row.entry_hash != self.claim.entry_hash
-        ):
+        if self.claim is not None and seq == self.claim.seq and entry_hash != self.claim.entry_hash:
             # Every link holds, yet the signed checkpoint remembers another hash: the history
             # up to here was rewritten and re-hashed.
             return Problem(
@@ -133,7 +132,7 @@ class _Walk:
                 f"entry {seq}: hash differs from the signed checkpoint's; "
                 "the log was rewritten at or before this entry",
             )
-        self.next_seq, self.prev_hash, self.checked = seq + 1, str(row.entry_hash), self.checked + 1
+        self.next_seq, self.prev_hash, self.checked = seq + 1, str(entry_hash), self.checked + 1
         return None
 
     def result(self, problem: Problem | None) -> VerifyResult:
@@ -147,19 +146,20 @@ def _batches(
     """Rows in seq order after the last checked one (all rows on the first call), in batches."""
     after: int | None = None if walk.checked == 0 else walk.last_seq
     while True:
-        statement = select(AuditEvent.__table__).order_by(AuditEvent.seq).limit(size)
+        statement = select(*_COLUMNS).order_by(AuditEvent.seq).limit(size)
         if after is not None:
             statement = statement.where(AuditEvent.seq > after)
         if upto is not None:
             statement = statement.where(AuditEvent.seq <= upto)
-        # Plain rows, not ORM objects: nothing accumulates in the session's identity map.
-        batch = list(session.execute(statement))
+        # Plain rows on the session's connection, not ORM objects: nothing accumulates in
+        # the identity map, and the ORM's per-row work is skipped.
+        batch = list(session.connection().execute(statement))
         if not batch:
             return
         yield batch
         if len(batch) < size:
             return
-        after = int(batch[-1].seq)
+        after = int(batch[-1][_SEQ])
 
 
 def _walk(
