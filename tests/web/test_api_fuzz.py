@@ -80,7 +80,7 @@ def test_the_api_honours_its_schema(fuzz_target: tuple[schemathesis.BaseSchema, 
 
         try:
             explore()
-        except Exception as exc:  # noqa: BLE001 - gathered and reported below
+        except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001 - gathered, reported below
             failures.append(f"{operation.label}: {type(exc).__name__}: {exc}")
     assert failures == []
 

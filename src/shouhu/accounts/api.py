@@ -39,6 +39,7 @@ UsersManage = Annotated[Principal, Depends(ApiPermission(Permission.USERS_MANAGE
 
 PROBLEM = {"content": {"application/problem+json": {"schema": {"type": "object"}}}}
 ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "The body is not readable JSON", **PROBLEM},
     401: {"description": "No valid bearer token", **PROBLEM},
     403: {"description": "The token's user lacks the permission", **PROBLEM},
     404: {"description": "Not found, or not visible to the caller", **PROBLEM},

@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
 
 from shouhu.core import migrate
+from shouhu.core.database import READ_ONLY
 from shouhu.web.deps import PUBLIC
 
 router = APIRouter(dependencies=[PUBLIC], include_in_schema=False)
@@ -21,7 +22,8 @@ def healthz() -> dict[str, str]:
 @router.get("/readyz")
 def readyz(request: Request) -> JSONResponse:
     """Ready when the database answers and is at the code's migration head."""
-    engine: Engine = request.app.state.engine
+    # Read-only: on SQLite it must not queue for the write lock behind a long write.
+    engine: Engine = request.app.state.engine.execution_options(**{READ_ONLY: True})
     try:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))

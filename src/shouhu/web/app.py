@@ -53,7 +53,7 @@ def create_app(
     app.state.keyring_checked_at = time.monotonic()
     if app.state.settings is None or app.state.sessions is None or app.state.engine is None:
         raise ValueError("create_app needs a runtime or settings, sessions and engine")
-    app.add_middleware(SecurityMiddleware)
+    app.add_middleware(SecurityMiddleware, on_error=errors.unexpected_error)
     errors.install(app)
     static_dir = resources.files("shouhu.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static_dir)), name="static")

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from fastapi import Depends, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
 
 from shouhu.accounts.authentication import NextStep, next_step
@@ -24,11 +26,15 @@ from shouhu.accounts.tokens import authenticate_bearer
 from shouhu.accounts.users import principal_for
 from shouhu.core.crypto.keyring import refresh_if_rotated
 from shouhu.core.database import transaction
-from shouhu.core.errors import AuthenticationError, ForbiddenError
+from shouhu.core.errors import AuthenticationError, ForbiddenError, ValidationFailedError
 from shouhu.core.principal import Principal
 from shouhu.core.settings import Settings
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+# Declares the scheme in the OpenAPI document; refusals stay our own problem+json 401.
+_bearer_scheme = HTTPBearer(auto_error=False, description="An API token: `shh_…`")
+BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_scheme)]
 
 
 def session_cookie_name(settings: Settings) -> str:
@@ -179,6 +185,26 @@ class PagePermission(Authorization):
         return SignedIn(user=active.user, principal=principal, session_row=active.record)
 
 
+def _declared_query_names(dependant: Dependant) -> set[str]:
+    names = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _declared_query_names(sub)
+    return names
+
+
+def _refuse_unknown_query_parameters(request: Request) -> None:
+    # An integration that misspells a filter (`sinse=`) must hear so, not get everything.
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    unknown = sorted(set(request.query_params) - _declared_query_names(dependant))
+    if unknown:
+        raise ValidationFailedError(
+            "Unknown query parameter {name}.", field=unknown[0], name=unknown[0]
+        )
+
+
 class ApiPermission(Authorization):
     """An API route for a bearer token whose user holds a permission."""
 
@@ -187,11 +213,10 @@ class ApiPermission(Authorization):
     def __init__(self, permission: Permission) -> None:
         self.permission = permission
 
-    def __call__(self, request: Request, db: Db) -> Principal:
+    def __call__(self, request: Request, db: Db, bearer: BearerCredentials) -> Principal:
         """Authenticate `Authorization: Bearer …` and check the permission."""
-        header = request.headers.get("authorization", "")
-        scheme, _, secret = header.partition(" ")
-        found = authenticate_bearer(db, secret.strip()) if scheme.lower() == "bearer" else None
+        _refuse_unknown_query_parameters(request)
+        found = authenticate_bearer(db, bearer.credentials.strip()) if bearer else None
         if found is None:
             raise AuthenticationError("A valid bearer token is required.")
         user, _token = found

@@ -14,7 +14,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from shouhu.core.errors import AuthenticationError, DomainError
 from shouhu.core.i18n import N_, gettext
 from shouhu.web.deps import PageAuthError, PasswordChangeRequiredError
-from shouhu.web.middleware import SECURITY_HEADERS
 from shouhu.web.templating import render
 
 log = logging.getLogger("shouhu.web")
@@ -135,9 +134,6 @@ async def unexpected_error(request: Request, exc: Exception) -> Response:
         response: Response = problem(500, message, code="internal")
     else:
         response = _error_page(request, 500, message)
-    # Starlette answers unhandled errors outside every middleware, ours included.
-    response.headers.update(SECURITY_HEADERS)
-    response.headers["cache-control"] = "no-store"
     return response
 
 
@@ -147,4 +143,3 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(DataError, unstorable_input)
-    app.add_exception_handler(Exception, unexpected_error)

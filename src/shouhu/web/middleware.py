@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shouhu.core.i18n import LANGUAGES, negotiate, set_language
 
 LANGUAGE_COOKIE = "shouhu_lang"
+
+ErrorRenderer = Callable[[Request, Exception], Awaitable[Response]]
 
 # ASVS 14.4: no inline script anywhere, no framing, no sniffing, no referrer leaks.
 CONTENT_SECURITY_POLICY = (
@@ -44,8 +50,9 @@ def _language_from(scope: Scope) -> str:
 class SecurityMiddleware:
     """Sets the language for the request and adds the security headers to every response."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, on_error: ErrorRenderer) -> None:
         self.app = app
+        self.on_error = on_error
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Wrap one request."""
@@ -54,8 +61,12 @@ class SecurityMiddleware:
             return
         set_language(_language_from(scope))
 
+        started = False
+
         async def send_with_headers(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS.items():
                     headers.setdefault(name, value)
@@ -64,4 +75,12 @@ class SecurityMiddleware:
                     headers.setdefault("cache-control", "no-store")
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception as exc:
+            # Answer here rather than let the error reach the server, whose log would print
+            # its message and traceback, which may hold personal data.
+            if started:
+                raise
+            response = await self.on_error(Request(scope), exc)
+            await response(scope, receive, send_with_headers)
