@@ -26,7 +26,12 @@ from shouhu.core.audit.verify import Reason, record_verification, verify_chain
 from shouhu.core.crypto import keyring as keyring_module
 from shouhu.core.crypto import signing
 from shouhu.core.crypto.keyring import Keyring, install_keyring
-from shouhu.core.database import make_engine, make_session_factory, transaction
+from shouhu.core.database import (
+    make_engine,
+    make_session_factory,
+    read_only_session,
+    transaction,
+)
 from shouhu.core.principal import Principal, system_principal
 from tests.conftest import drop_postgres_database, fresh_database_url
 
@@ -347,10 +352,6 @@ def test_concurrent_writers_build_one_chain_that_verifies_throughout(
 def test_entries_committed_during_a_walk_are_not_called_tampering(
     backend: str, tmp_path: Path
 ) -> None:
-    if backend != "postgresql":
-        # A SQLite transaction begins IMMEDIATE (database.py), so the verifying session holds
-        # the write lock and no writer can commit while it walks: there is nothing to race.
-        pytest.skip("only PostgreSQL lets writers commit during a verification")
     url = fresh_database_url(backend, tmp_path, "audit_walk")
     engine = make_engine(url)
     migrate.upgrade(engine)
@@ -373,15 +374,21 @@ def test_entries_committed_during_a_walk_are_not_called_tampering(
             append()
             appended += 1
 
-        with factory() as session:
+        with read_only_session(engine) as session:
             result = verify_chain(session, batch_size=4, progress=commit_between_batches)
         assert result.intact, result.problem
-        # Batches 1-4, 5-8, 9-12 and 13 each let one entry in (11…14); the head then read
-        # (14) is past the walk (13), so 14 is walked too, letting in 15, which the walk
-        # rightly does not chase: it was committed after the head was read.
-        assert (appended, result.checked, result.last_seq) == (5, 14, 14)
+        if backend == "postgresql":
+            # READ COMMITTED: batches 1-4, 5-8, 9-12 and 13 each let one entry in (11…14);
+            # the head then read (14) is past the walk (13), so 14 is walked too, letting in
+            # 15, which the walk rightly does not chase: it came after the head was read.
+            assert (appended, result.checked, result.last_seq) == (5, 14, 14)
+        else:
+            # SQLite: the read-only (deferred) walk sees one snapshot, yet writers still
+            # commit during it instead of waiting for a write lock.
+            assert (appended, result.checked, result.last_seq) == (3, 10, 10)
         with factory() as session:
-            assert verify_chain(session).last_seq == 15
+            assert verify_chain(session).last_seq == 10 + appended
     finally:
         engine.dispose()
-        drop_postgres_database(url)
+        if backend == "postgresql":
+            drop_postgres_database(url)
