@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from shouhu.cli import audit, db, keys, orgs, serve, tokens, users
+from shouhu.cli import audit, db, keys, orgs, registry, serve, tokens, users
 
 app = typer.Typer(
     name="shouhu",
@@ -20,3 +20,4 @@ app.add_typer(users.app, name="users")
 app.add_typer(tokens.app, name="tokens")
 app.add_typer(keys.app, name="keys")
 app.add_typer(audit.app, name="audit")
+app.add_typer(registry.app, name="registry")

@@ -4,7 +4,8 @@ from shouhu.accounts import models as accounts_models
 from shouhu.core.audit import models as audit_models
 from shouhu.core.crypto import models as crypto_models
 from shouhu.core.database import Base
+from shouhu.registry import models as registry_models
 
 metadata = Base.metadata
 
-__all__ = ["accounts_models", "audit_models", "crypto_models", "metadata"]
+__all__ = ["accounts_models", "audit_models", "crypto_models", "metadata", "registry_models"]

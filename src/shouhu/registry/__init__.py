@@ -1,0 +1,1 @@
+"""The registry: persons, their names, documents and records, the offence catalogue, imports."""

@@ -1,0 +1,185 @@
+"""Registry persons, their names, identity documents and records, and their blocking keys.
+
+Everything that identifies a person is sealed per field (DESIGN §4); equality look-ups go through
+blind indexes (HMAC under the blind-index key) and fuzzy candidate look-ups through the blocking
+keys of `RegistryBlockingKey` (see `shouhu.registry.blocking`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+from typing import TypeVar
+
+from sqlalchemy import Date, ForeignKey, LargeBinary, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from shouhu.core.crypto.fields import EncryptedField, EncryptedString, Sealed, seal
+from shouhu.core.database import Base, UUIDPrimaryKey, utcnow
+
+T = TypeVar("T")
+
+# Lengths of the plaintext columns.
+EXTERNAL_ID_LENGTH = 64
+AUTHORITY_LENGTH = 200
+BLIND_INDEX_LENGTH = 64  # hex HMAC-SHA256
+BLOCKING_KEY_BYTES = 16
+
+
+class Sex(StrEnum):
+    """Sex as recorded on identity documents (GB 11643: M or F)."""
+
+    MALE = "M"
+    FEMALE = "F"
+
+
+class NameKind(StrEnum):
+    """Which of a person's names a name row is."""
+
+    PRIMARY = "primary"
+    FORMER = "former"  # 曾用名: a name the person used to be registered under
+    ALIAS = "alias"  # 别名, nicknames and other names the person is known by
+
+
+class RecordKind(StrEnum):
+    """What decided a record (2020 Opinions on the Staff-Access Inquiry, art. 2)."""
+
+    CONVICTION = "conviction"  # a court's judgment
+    NON_PROSECUTION = "non_prosecution"  # Criminal Procedure Law art. 177(2)
+    ADMINISTRATIVE_PENALTY = "administrative_penalty"  # public security, for indecency
+
+
+class RecordStatus(StrEnum):
+    """Where a record is in its life; an operator import creates records `active` (issue 3)."""
+
+    ACTIVE = "active"
+
+
+class EncryptedDate(EncryptedField[date]):
+    """An encrypted calendar date, sealed as its ISO 8601 text."""
+
+    def encode(self, value: date) -> bytes:
+        """YYYY-MM-DD, ASCII."""
+        return value.isoformat().encode("ascii")
+
+    def decode(self, raw: bytes) -> date:
+        """Parse YYYY-MM-DD."""
+        return date.fromisoformat(raw.decode("ascii"))
+
+
+def sealed_for_row(field: EncryptedField[T], row_id: uuid.UUID, value: T) -> bytes:
+    """The envelope `field` would store for `value` in the row `row_id` (for bulk inserts)."""
+    return seal(field.encode(value), field.aad_for_row(row_id))
+
+
+class RegistryPerson(UUIDPrimaryKey, Base):
+    """A person the registry holds records of."""
+
+    __tablename__ = "registry_persons"
+
+    # The identifier the submitting system gives the person; rows sharing it are one person.
+    external_id: Mapped[str] = mapped_column(String(EXTERNAL_ID_LENGTH), unique=True)
+    name_sealed: Mapped[bytes] = mapped_column("name", Sealed())
+    name = EncryptedString()
+    sex: Mapped[str | None] = mapped_column(String(1))
+    date_of_birth_sealed: Mapped[bytes | None] = mapped_column("date_of_birth", Sealed())
+    date_of_birth = EncryptedDate()
+    nationality: Mapped[str | None] = mapped_column(String(3))  # ISO 3166-1 alpha-3
+    # Blind index of what the last import said about the person (`importer.person_digest`):
+    # when a file says the same again, re-importing it can skip the person without decrypting.
+    import_digest: Mapped[str | None] = mapped_column(String(BLIND_INDEX_LENGTH))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    names: Mapped[list[RegistryName]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, back_populates="person"
+    )
+    documents: Mapped[list[RegistryDocument]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, back_populates="person"
+    )
+    records: Mapped[list[RegistryRecord]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, back_populates="person"
+    )
+
+
+class RegistryName(UUIDPrimaryKey, Base):
+    """One name of a person: the primary name, a former name or an alias."""
+
+    __tablename__ = "registry_names"
+
+    person_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("registry_persons.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    name_sealed: Mapped[bytes] = mapped_column("name", Sealed())
+    name = EncryptedString()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    person: Mapped[RegistryPerson] = relationship(back_populates="names")
+
+
+class RegistryDocument(UUIDPrimaryKey, Base):
+    """An identity document of a person, its number sealed and blind-indexed."""
+
+    __tablename__ = "registry_documents"
+    # Led by person_id, the unique constraint's index also serves loading a person's documents.
+    __table_args__ = (UniqueConstraint("person_id", "id_type", "number_index"),)
+
+    person_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("registry_persons.id", ondelete="CASCADE")
+    )
+    id_type: Mapped[str] = mapped_column(String(16))
+    number_sealed: Mapped[bytes] = mapped_column("number", Sealed())
+    number = EncryptedString()
+    # blind_index(canonical number, domain=DOCUMENT_NUMBER_DOMAIN): exact look-ups and the
+    # one-document-one-person check of the import.
+    number_index: Mapped[str] = mapped_column(String(BLIND_INDEX_LENGTH), index=True)
+    nationality: Mapped[str | None] = mapped_column(String(3))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    person: Mapped[RegistryPerson] = relationship(back_populates="documents")
+
+
+class RegistryRecord(UUIDPrimaryKey, Base):
+    """A decision about a person: a conviction, a non-prosecution or an administrative penalty."""
+
+    __tablename__ = "registry_records"
+    # Led by person_id, the unique constraint's index also serves loading a person's records.
+    __table_args__ = (UniqueConstraint("person_id", "fingerprint"),)
+
+    person_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("registry_persons.id", ondelete="CASCADE")
+    )
+    kind: Mapped[str] = mapped_column(String(32))
+    offence: Mapped[str] = mapped_column(String(32), index=True)
+    decision_authority: Mapped[str] = mapped_column(String(AUTHORITY_LENGTH))
+    decision_number_sealed: Mapped[bytes] = mapped_column("decision_number", Sealed())
+    decision_number = EncryptedString()
+    decision_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default=RecordStatus.ACTIVE.value)
+    # blind_index over kind, offence and the folded decision number (RECORD_DOMAIN): the same
+    # decision about the same person is one record, however often it is imported. One judgment
+    # can convict several co-defendants and of several offences, hence the person and offence.
+    fingerprint: Mapped[str] = mapped_column(String(BLIND_INDEX_LENGTH))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    person: Mapped[RegistryPerson] = relationship(back_populates="records")
+
+
+class RegistryBlockingKey(Base):
+    """One blocking key of a person: the matching engine's way in, never a full scan.
+
+    `key` is the first 16 bytes of an HMAC (`shouhu.registry.blocking.key_digest`) whose domain
+    names the kind, so keys of different kinds never collide and the primary key, led by `key`,
+    is the look-up index. Kept lean on purpose: at 10⁶ persons there are some 2×10⁷ rows.
+    """
+
+    __tablename__ = "registry_blocking_keys"
+
+    key: Mapped[bytes] = mapped_column(LargeBinary(BLOCKING_KEY_BYTES), primary_key=True)
+    person_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("registry_persons.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    kind: Mapped[str] = mapped_column(String(8))
