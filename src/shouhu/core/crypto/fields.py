@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Generic, Protocol, TypeVar, overload
 
 from cryptography.exceptions import InvalidTag
@@ -113,7 +114,7 @@ class Sealed(TypeDecorator[bytes]):
         return value
 
 
-class EncryptedField(Generic[T]):
+class EncryptedField(ABC, Generic[T]):
     """A model attribute that reads and writes plaintext through a `Sealed` column.
 
     Declare the column as `<name>_sealed` and the field as `<name> = EncryptedString()`.
@@ -133,13 +134,13 @@ class EncryptedField(Generic[T]):
         self.column_attr = self.column_attr or f"{name}_sealed"
         self.table = str(getattr(owner, "__tablename__", owner.__name__))
 
+    @abstractmethod
     def encode(self, value: T) -> bytes:
         """Turn the Python value into bytes for sealing."""
-        raise NotImplementedError  # each concrete field type overrides this
 
+    @abstractmethod
     def decode(self, raw: bytes) -> T:
         """Turn decrypted bytes back into the Python value."""
-        raise NotImplementedError  # each concrete field type overrides this
 
     def aad_for(self, instance: HasRowId) -> bytes:
         """Build the associated data for this field of this row."""
