@@ -12,10 +12,13 @@ from sqlalchemy import event, func, select
 from shouhu.core.audit.models import AuditEvent
 from shouhu.core.errors import ConflictError, ForbiddenError
 from shouhu.core.principal import Principal, system_principal
+from shouhu.core.tabular import TableFileError
 from shouhu.identity.names import name_keys
 from shouhu.registry import importer
-from shouhu.registry.blocking import KeyKind, key_digest, person_keys
-from shouhu.registry.importer import COLUMNS, ImportFileError, import_file, report_path_for
+from shouhu.matching import blocking
+from shouhu.matching.blocking import KeyKind, key_digest
+from shouhu.matching.profile import MatchProfile, ProfileDocument, ProfileName
+from shouhu.registry.importer import COLUMNS, import_file, report_path_for
 from shouhu.registry.models import (
     RegistryBlockingKey,
     RegistryDocument,
@@ -124,12 +127,17 @@ def test_a_file_creates_persons_with_names_documents_records_and_keys(
     assert c.documents[0].number == prc_number("110101", date(1934, 7, 17), 15)
     assert c.records[0].kind == "non_prosecution"
     # The stored keys are exactly those the matching engine will compute.
-    expected = person_keys(
-        names=["王小明", "王明"],
-        document_numbers=[prc_number("110101", BORN, 123)],
-        date_of_birth=BORN,
-        sex="M",
+    expected = blocking.stored_keys(
+        MatchProfile(
+            names=(ProfileName("primary", "王小明"), ProfileName("former", "王明")),
+            documents=(ProfileDocument("prc_id", prc_number("110101", BORN, 123), "CHN"),),
+            date_of_birth=BORN,
+            sex="M",
+            nationality="CHN",
+        )
     )
+    assert a.match_profile is not None
+    assert blocking.stored_keys(a.match_profile) == expected
     assert stored_keys(session, a.id) == {(k.kind.value, k.key) for k in expected}
     # An empty report is still written, so it always describes the last run.
     assert report_path_for(tmp_path / "in.csv").read_text() == "row,field,reason,message\n"
@@ -306,7 +314,7 @@ def test_a_bad_header_stops_the_import_before_anything_is_written(
         columns.insert(2, "")
     path = write_csv(tmp_path / "in.csv", three_persons(), columns=columns)
     events_before = session.scalar(select(func.count()).select_from(AuditEvent))
-    with pytest.raises(ImportFileError) as caught:
+    with pytest.raises(TableFileError) as caught:
         import_file(session_factory, actor=system_principal("cli"), path=path, today=TODAY)
     assert str(path) in str(caught.value)
     assert message in str(caught.value)
@@ -327,7 +335,7 @@ def test_a_bad_header_stops_the_import_before_anything_is_written(
 def test_an_unreadable_file_is_a_clear_error(session_factory, tmp_path, name, content, message):
     path = tmp_path / name
     path.write_bytes(content)
-    with pytest.raises(ImportFileError, match=message):
+    with pytest.raises(TableFileError, match=message):
         import_file(session_factory, actor=system_principal("cli"), path=path)
 
 
@@ -498,6 +506,20 @@ def test_a_person_registered_meanwhile_by_another_import_stops_with_a_conflict(
     assert snapshot(session) == before
 
 
+def lookup_keys(*, names, document_numbers, date_of_birth=None, sex=None):
+    """The keys the matching engine looks a query up by."""
+    keys = blocking.query_keys(
+        MatchProfile(
+            names=tuple(ProfileName("primary", name) for name in names),
+            documents=tuple(ProfileDocument("prc_id", n, None) for n in document_numbers),
+            date_of_birth=date_of_birth,
+            sex=sex,
+            nationality=None,
+        )
+    )
+    return keys.bounded | keys.capped
+
+
 def test_an_imported_person_is_found_by_the_keys_of_another_spelling(
     session_factory, session, tmp_path
 ):
@@ -505,7 +527,7 @@ def test_an_imported_person_is_found_by_the_keys_of_another_spelling(
     c = person(session, "C")  # imported as 單田芳 with a 15-digit number
 
     def found(**query):
-        keys = person_keys(**{"date_of_birth": None, "sex": None, **query})
+        keys = lookup_keys(**query)
         return set(
             session.scalars(
                 select(RegistryBlockingKey.person_id).where(

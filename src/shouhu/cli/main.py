@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from shouhu.cli import audit, db, keys, orgs, registry, serve, tokens, users
+from shouhu.cli import audit, db, keys, orgs, registry, screen, serve, tokens, users
 
 app = typer.Typer(
     name="shouhu",
@@ -14,6 +14,7 @@ app = typer.Typer(
 )
 app.command("serve")(serve.serve)
 app.command("demo")(serve.demo)
+app.command("screen")(screen.screen)
 app.add_typer(db.app, name="db")
 app.add_typer(orgs.app, name="orgs")
 app.add_typer(users.app, name="users")

@@ -1,4 +1,4 @@
-"""`shouhu registry import`."""
+"""`shouhu registry import` and `shouhu registry rebuild-keys`."""
 
 from __future__ import annotations
 
@@ -9,13 +9,15 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from shouhu.cli.context import cli_principal, err, fail, out, reported_errors, runtime
+from shouhu.core.database import transaction
+from shouhu.core.tabular import TableFileError
 from shouhu.registry.importer import (
     DEFAULT_CHUNK_ROWS,
-    ImportFileError,
     ImportInterruptedError,
     ImportResult,
     import_file,
 )
+from shouhu.registry.profiles import count_stale, rebuild_stale
 
 app = typer.Typer(help="The registry of persons and their records.", no_args_is_help=True)
 
@@ -86,7 +88,7 @@ def import_command(
                     chunk_rows=chunk_rows,
                     progress=show,
                 )
-            except (ImportFileError, ImportInterruptedError) as exc:
+            except (TableFileError, ImportInterruptedError) as exc:
                 bar.stop()
                 fail(str(exc), code=NOT_IMPORTED_EXIT)
     # One "label  value" line each, never wrapped or cut, so that scripts can read it.
@@ -101,3 +103,31 @@ def import_command(
             soft_wrap=True,
         )
         raise typer.Exit(SOME_REJECTED_EXIT)
+
+
+@app.command("rebuild-keys")
+def rebuild_keys_command() -> None:
+    """Rebuild the match profiles and blocking keys that an older version built.
+
+    Screening refuses to run while any are stale, since it could miss those persons. Each
+    batch is one audited transaction; an interrupted run resumes where it stopped.
+    """
+    rt = runtime()
+    with rt.sessions() as session:
+        total = count_stale(session)
+    with Progress(
+        TextColumn("rebuilding keys"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("rebuild", total=total)
+        with reported_errors():
+            done = rebuild_stale(
+                lambda: transaction(rt.sessions),
+                actor=cli_principal(),
+                progress=lambda count: bar.advance(task, count),
+            )
+    out.print(f"persons rebuilt  {done}", highlight=False)

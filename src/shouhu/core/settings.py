@@ -39,6 +39,13 @@ class Settings(BaseSettings):
     # How often a serving process checks whether the field key was rotated elsewhere.
     keyring_refresh_seconds: int = Field(default=30, ge=1)
     api_token_default_days: int = Field(default=90, ge=1, le=366)
+    # DESIGN §5: a candidate scoring this much (and whose document agrees exactly) is a hit;
+    # one scoring at least the review threshold goes to a reviewer. docs/matching.md says how
+    # they were chosen; bench/matching_accuracy.py measures what they give.
+    match_hit_threshold: float = 20.0
+    match_review_threshold: float = 10.0
+    # A weights file (`shouhu registry fit-weights`); the stated weights when unset.
+    match_weights: Path | None = None
 
     @property
     def resolved_database_url(self) -> str:

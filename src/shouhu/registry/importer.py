@@ -27,20 +27,15 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import re
 import unicodedata
 import uuid
-import zipfile
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
-from typing import IO, TYPE_CHECKING, Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final, cast
 
-# openpyxl ships no type hints and types-openpyxl is not a dependency.
-from openpyxl import load_workbook  # type: ignore[import-untyped]
-from openpyxl.utils.exceptions import InvalidFileException  # type: ignore[import-untyped]
 from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
@@ -49,30 +44,18 @@ from shouhu.accounts.roles import Role
 from shouhu.core.audit.chain import record as audit_record
 from shouhu.core.crypto.blind_index import blind_index
 from shouhu.core.database import transaction, utcnow
-from shouhu.core.errors import ConflictError, DomainError, ForbiddenError
-from shouhu.core.text import has_control_characters
-from shouhu.identity.documents import (
-    CHINA,
-    Document,
-    IdType,
-    normalise_document,
-    parse_id_type,
-    validate_nationality,
-)
+from shouhu.core.errors import ConflictError, ForbiddenError
+from shouhu.core.tabular import check_header, file_error, is_blank, rows_of
+from shouhu.identity.documents import CHINA, Document, IdType
 from shouhu.identity.errors import IdentityError
 from shouhu.identity.names import NormalisedName, normalise_name
-from shouhu.identity.prc_id import (
-    EARLIEST_BIRTH_DATE,
-    check_against,
-    latest_possible_date,
-    normalise_sex,
-)
-from shouhu.registry.blocking import (
+from shouhu.identity.prc_id import latest_possible_date
+from shouhu.identity.rows import Rejection, RowCheck, check_identity
+from shouhu.matching.blocking import KEYS_VERSION, BlockingKey, stored_keys
+from shouhu.matching.profile import ProfileDocument
+from shouhu.registry.indexes import (
     IMPORT_DIGEST_DOMAIN,
-    BlockingKey,
     document_number_index,
-    keys_of_person,
-    person_keys,
     record_fingerprint,
 )
 from shouhu.registry.models import (
@@ -89,6 +72,7 @@ from shouhu.registry.models import (
     sealed_for_row,
 )
 from shouhu.registry.offences import catalogue
+from shouhu.registry.profiles import build_profile, key_rows, profile_of_person
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -103,8 +87,6 @@ DEFAULT_CHUNK_ROWS: Final = 1000
 DECISION_NUMBER_LENGTH: Final = 100
 REPORT_SUFFIX: Final = ".rejections.csv"
 REPORT_COLUMNS: Final = ("row", "field", "reason", "message")
-CSV_SUFFIXES: Final = frozenset({".csv", ".txt"})
-XLSX_SUFFIXES: Final = frozenset({".xlsx", ".xlsm"})
 # The row-level "field" of a problem that belongs to no single column.
 ROW: Final = "row"
 
@@ -130,21 +112,13 @@ REQUIRED_COLUMNS: Final = tuple(c for c in COLUMNS if c not in OPTIONAL_COLUMNS)
 # Sex and birth date may be blank: a PRC number carries both, and a foreign person's record may
 # lack them; when given they must be valid and agree with the number.
 REQUIRED_VALUES: Final = tuple(c for c in REQUIRED_COLUMNS if c not in {"sex", "date_of_birth"})
-_ISO_DATE: Final = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 _FORMER_NAME_SEPARATOR: Final = ";"  # NFKC folds the full-width ； into it
-
-
-class ImportFileError(DomainError):
-    """The file cannot be imported at all (unreadable, not CSV/XLSX, bad header)."""
-
-    status_code = 422
-    code = "bad_import_file"
 
 
 class ImportInterruptedError(ConflictError):
     """Another import changed the same persons meanwhile; the chunks written so far are kept.
 
-    Like `ImportFileError`, its message is operator-facing English (the CLI); it is not in the
+    Like `TableFileError`, its message is operator-facing English (the CLI); it is not in the
     translation catalogue yet.
     """
 
@@ -152,16 +126,6 @@ class ImportInterruptedError(ConflictError):
 
 
 Progress = Callable[[int, int], None]
-
-
-@dataclass(frozen=True, slots=True)
-class Rejection:
-    """One problem with one row; a row may have several."""
-
-    row: int
-    field: str
-    reason: str
-    message: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,126 +223,6 @@ def report_path_for(path: Path) -> Path:
 # --- reading the file -------------------------------------------------------------------------
 
 
-def _file_error(path: Path, message: str, **params: Any) -> ImportFileError:
-    return ImportFileError("{file}: " + message, file=str(path), **params)
-
-
-def _cell_text(value: object) -> str:
-    """A spreadsheet cell as text: numbers without a spurious ".0", dates as YYYY-MM-DD."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _csv_rows(path: Path, handle: IO[str]) -> Iterator[tuple[int, list[str]]]:
-    reader = csv.reader(handle, strict=True)
-    number = 0
-    try:
-        for number, cells in enumerate(reader, start=1):
-            yield number, cells
-    except UnicodeDecodeError as exc:
-        raise _file_error(path, "not UTF-8 text (near row {row}).", row=number + 1) from exc
-    except csv.Error as exc:
-        raise _file_error(
-            path,
-            "not a readable CSV file at row {row}: {problem}.",
-            row=number + 1,
-            problem=str(exc),
-        ) from exc
-
-
-def _xlsx_rows(path: Path, sheet: Any) -> Iterator[tuple[int, list[str]]]:
-    try:
-        for number, cells in enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1):
-            yield number, [_cell_text(value) for value in cells]
-    except (KeyError, ValueError, zipfile.BadZipFile, OSError) as exc:
-        raise _file_error(
-            path, "the spreadsheet cannot be read: {problem}.", problem=str(exc)
-        ) from exc
-
-
-@contextmanager
-def _rows_of(path: Path) -> Iterator[Iterator[tuple[int, list[str]]]]:
-    """Every row of the file (header included) with its number, as lists of text cells."""
-    suffix = path.suffix.lower()
-    if suffix in CSV_SUFFIXES:
-        try:
-            # utf-8-sig: a byte-order mark (Excel writes one) is dropped, not read as a letter.
-            handle = path.open(encoding="utf-8-sig", newline="")
-        except OSError as exc:
-            raise _file_error(
-                path, "cannot be read: {problem}.", problem=exc.strerror or str(exc)
-            ) from exc
-        with handle:
-            yield _csv_rows(path, handle)
-        return
-    if suffix in XLSX_SUFFIXES:
-        try:
-            workbook = load_workbook(path, read_only=True, data_only=True)
-        except OSError as exc:
-            raise _file_error(
-                path, "cannot be read: {problem}.", problem=exc.strerror or str(exc)
-            ) from exc
-        except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError) as exc:
-            raise _file_error(path, "not a readable .xlsx workbook.") from exc
-        try:
-            sheet = workbook.worksheets[0]
-            # Some writers declare a wrong sheet size; read the rows that are really there.
-            sheet.reset_dimensions()
-            yield _xlsx_rows(path, sheet)
-        finally:
-            workbook.close()
-        return
-    raise _file_error(path, "unsupported file type; give a .csv or .xlsx file.")
-
-
-def _is_blank(cells: Sequence[str]) -> bool:
-    return all(not cell.strip() for cell in cells)
-
-
-def _clean_header(cell: str) -> str:
-    return unicodedata.normalize("NFKC", cell).strip().lstrip("\ufeff").strip().lower()
-
-
-def check_header(path: Path, cells: Sequence[str]) -> list[str]:
-    """The column names, or ImportFileError naming what is missing, unknown or repeated."""
-    header = [_clean_header(cell) for cell in cells]
-    while header and not header[-1]:
-        header.pop()  # spreadsheets often carry empty formatted columns at the right
-    if not header:
-        raise _file_error(
-            path, "the first row must be the header ({columns}).", columns=", ".join(COLUMNS)
-        )
-    blank = [str(position) for position, name in enumerate(header, start=1) if not name]
-    if blank:
-        raise _file_error(
-            path, "header column {positions} has no name.", positions=", ".join(blank)
-        )
-    repeated = sorted({name for name in header if header.count(name) > 1})
-    if repeated:
-        raise _file_error(path, "the header repeats {columns}.", columns=", ".join(repeated))
-    unknown = [name for name in header if name not in COLUMNS]
-    if unknown:
-        raise _file_error(
-            path,
-            "unknown column(s) {unknown} in the header; the columns are {columns}.",
-            unknown=", ".join(unknown),
-            columns=", ".join(COLUMNS),
-        )
-    missing = [name for name in REQUIRED_COLUMNS if name not in header]
-    if missing:
-        raise _file_error(
-            path, "the header lacks the required column(s) {missing}.", missing=", ".join(missing)
-        )
-    return header
-
-
 @dataclass
 class _Scan:
     """What the first pass learnt."""
@@ -395,7 +239,7 @@ def _clean_external_id(text: str) -> str:
 
 def _scan(path: Path) -> _Scan:
     """First pass: header, row count and each person's last row; nothing is validated yet."""
-    with _rows_of(path) as rows:
+    with rows_of(path) as rows:
         header: list[str] | None = None
         header_row = 0
         total = 0
@@ -403,12 +247,12 @@ def _scan(path: Path) -> _Scan:
         position = 0
         for number, cells in rows:
             if header is None:
-                if _is_blank(cells):
+                if is_blank(cells):
                     continue
-                header, header_row = check_header(path, cells), number
+                header, header_row = check_header(path, cells, COLUMNS, REQUIRED_COLUMNS), number
                 position = header.index("external_id")
                 continue
-            if _is_blank(cells):
+            if is_blank(cells):
                 continue
             total += 1
             if position < len(cells):
@@ -416,7 +260,7 @@ def _scan(path: Path) -> _Scan:
                 if external_id:
                     last_row[external_id] = number
     if header is None:
-        raise _file_error(path, "the file is empty; the first row must be the header.")
+        raise file_error(path, "the file is empty; the first row must be the header.")
     return _Scan(header=header, header_row=header_row, rows_total=total, last_row=last_row)
 
 
@@ -432,58 +276,7 @@ def file_sha256(path: Path) -> str:
 # --- validating a row -------------------------------------------------------------------------
 
 
-class _RowCheck:
-    """Collects the problems of one row."""
-
-    def __init__(self, row: int, values: dict[str, str]) -> None:
-        self.row = row
-        self.values = values
-        self.problems: list[Rejection] = []
-
-    def reject(self, column: str, reason: str, message: str) -> None:
-        self.problems.append(Rejection(self.row, column, reason, message))
-
-    def identity_error(self, exc: IdentityError, column: str | None = None) -> None:
-        detail = f" ({exc.detail})" if exc.detail else ""
-        self.reject(column or exc.field, exc.reason, f"{exc.reason.replace('_', ' ')}{detail}")
-
-    def text(self, column: str, *, max_length: int | None = None) -> str | None:
-        """The trimmed value; None (and a problem) if required and blank, or malformed."""
-        value = self.values.get(column, "")
-        # isprintable() is true of most values and fast; only the rest are looked at closely.
-        if not value.isprintable() and has_control_characters(value):
-            self.reject(column, "control_characters", "contains control characters")
-            return None
-        value = value.strip()
-        if not value:
-            if column in REQUIRED_VALUES:
-                self.reject(column, "missing", "a value is required")
-            return None
-        if max_length is not None and len(value) > max_length:
-            self.reject(column, "too_long", f"at most {max_length} characters")
-            return None
-        return value
-
-    def date(self, column: str, today: date) -> date | None:
-        """A real YYYY-MM-DD date, not in the future."""
-        value = self.text(column)
-        if value is None:
-            return None
-        if not _ISO_DATE.fullmatch(value):
-            self.reject(column, "bad_date", "a date written YYYY-MM-DD expected")
-            return None
-        try:
-            parsed = date.fromisoformat(value)
-        except ValueError:
-            self.reject(column, "impossible_date", "no such date")
-            return None
-        if parsed > today:
-            self.reject(column, "future_date", "the date is in the future")
-            return None
-        return parsed
-
-
-def _check_names(check: _RowCheck) -> tuple[str, NormalisedName, tuple[str, ...]] | None:
+def _check_names(check: RowCheck) -> tuple[str, NormalisedName, tuple[str, ...]] | None:
     name = check.text("name")
     normalised = None
     if name is not None:
@@ -509,34 +302,8 @@ def _check_names(check: _RowCheck) -> tuple[str, NormalisedName, tuple[str, ...]
     return name, normalised, tuple(text for text in former if text != name)
 
 
-def _check_document(check: _RowCheck, nationality: str | None, today: date) -> Document | None:
-    id_type_text = check.text("id_type")
-    number = check.text("id_number")
-    if id_type_text is None:
-        return None
-    try:
-        id_type = parse_id_type(id_type_text)
-    except IdentityError as exc:
-        check.identity_error(exc, "id_type")
-        return None
-    if number is None:
-        return None
-    # Documents issued only to Chinese citizens imply CHN; for a passport or another document a
-    # blank nationality means CHN too (DESIGN.md §6). The letters of an old foreign
-    # permanent-residence number name the holder's country, so there it is left to them.
-    if nationality is None and id_type is not IdType.FOREIGN_PR_ID:
-        nationality = CHINA
-    try:
-        return normalise_document(
-            id_type.value, number, nationality=nationality, field="id_number", today=today
-        )
-    except IdentityError as exc:
-        check.identity_error(exc)
-        return None
-
-
 def _check_record(
-    check: _RowCheck, today: date, born: date | None
+    check: RowCheck, today: date, born: date | None
 ) -> tuple[RecordKind, str, str, str, date] | None:
     kind: RecordKind | None = None
     kind_text = check.text("record_kind")
@@ -578,37 +345,12 @@ def _check_record(
 
 def validate_row(row: int, values: dict[str, str], *, today: date) -> ValidRow | list[Rejection]:
     """Check every field of one row; the canonical row, or every problem found."""
-    check = _RowCheck(row, values)
+    check = RowCheck(row, values, required=REQUIRED_VALUES)
     external_id = check.text("external_id", max_length=EXTERNAL_ID_LENGTH)
     if external_id is not None:
         external_id = _clean_external_id(external_id)
     names = _check_names(check)
-    sex: str | None = None
-    sex_text = check.text("sex")
-    if sex_text is not None:
-        try:
-            sex = normalise_sex(sex_text)
-        except IdentityError as exc:
-            check.identity_error(exc, "sex")
-    born = check.date("date_of_birth", today)
-    if born is not None and born < EARLIEST_BIRTH_DATE:
-        check.reject("date_of_birth", "impossible_date", f"before {EARLIEST_BIRTH_DATE}")
-        born = None
-    nationality: str | None = None
-    nationality_text = check.text("nationality")
-    if nationality_text is not None:
-        try:
-            nationality = validate_nationality(nationality_text)
-        except IdentityError as exc:
-            check.identity_error(exc, "nationality")
-    document = _check_document(check, nationality, today)
-    if document is not None:
-        try:
-            # A PRC number (and a residence permit) carries birth date and sex: a row that
-            # says otherwise is wrong somewhere, and which part is for a person to decide.
-            check_against(document, born, sex)
-        except IdentityError as exc:
-            check.identity_error(exc)
+    sex, born, nationality, document = check_identity(check, today)
     record = _check_record(check, today, born or (document.birth_date if document else None))
     if check.problems:
         return check.problems
@@ -778,10 +520,6 @@ def person_digest(person: PersonInput) -> str:
     return blind_index(canonical, domain=IMPORT_DIGEST_DOMAIN)
 
 
-def _key_rows(person_id: uuid.UUID, keys: set[BlockingKey]) -> list[dict[str, Any]]:
-    return [{"key": k.key, "person_id": person_id, "kind": k.kind.value} for k in keys]
-
-
 @dataclass
 class _Chunk:
     """Whole persons waiting to be written together."""
@@ -868,7 +606,7 @@ class _Writer:
                     )
                 )
                 for person_id, keys in rebuild.items():
-                    inserts[RegistryBlockingKey].extend(_key_rows(person_id, keys))
+                    inserts[RegistryBlockingKey].extend(key_rows(person_id, keys))
             session.flush()
             # Core inserts (column names, no ORM bookkeeping), parents before children.
             for model in _INSERT_ORDER:
@@ -976,6 +714,19 @@ class _Writer:
     ) -> None:
         person_id = uuid.uuid4()
         now = utcnow()
+        names = [(NameKind.PRIMARY, person.name)] + [
+            (NameKind.FORMER, former) for former in person.former_names
+        ]
+        profile = build_profile(
+            names=[(kind.value, text) for kind, text in names],
+            documents=[
+                ProfileDocument(d.id_type.value, d.lifelong_number, d.nationality)
+                for d, _ in person.documents.values()
+            ],
+            date_of_birth=person.date_of_birth,
+            sex=person.sex,
+            nationality=person.nationality,
+        )
         inserts[RegistryPerson].append(
             {
                 "id": person_id,
@@ -991,13 +742,12 @@ class _Writer:
                 ),
                 "nationality": person.nationality,
                 "import_digest": digest,
+                "match_profile": sealed_for_row(RegistryPerson.match_profile, person_id, profile),
+                "keys_version": KEYS_VERSION,
                 "created_at": now,
                 "updated_at": now,
             }
         )
-        names = [(NameKind.PRIMARY, person.name)] + [
-            (NameKind.FORMER, former) for former in person.former_names
-        ]
         for kind, text in names:
             name_id = uuid.uuid4()
             inserts[RegistryName].append(
@@ -1024,13 +774,7 @@ class _Writer:
             )
         for item in person.records.values():
             inserts[RegistryRecord].append(_record_row(person_id, item, now))
-        keys = person_keys(
-            names=[text for _, text in names],
-            document_numbers=[d.lifelong_number for d, _ in person.documents.values()],
-            date_of_birth=person.date_of_birth,
-            sex=person.sex,
-        )
-        inserts[RegistryBlockingKey].extend(_key_rows(person_id, keys))
+        inserts[RegistryBlockingKey].extend(key_rows(person_id, stored_keys(profile)))
         counts.persons_created += 1
         counts.names_added += len(names)
         counts.documents_added += len(person.documents)
@@ -1052,9 +796,13 @@ class _Writer:
             session, stored, person, counts
         )
         records_changed = _update_records(session, stored, person, counts, now)
-        if names_changed or scalars_changed or documents_added:
-            # The blocking keys follow the names, numbers, birth date and sex (not the records).
-            rebuild[stored.id] = keys_of_person(stored)
+        if names_changed or scalars_changed or nationality_changed or documents_added:
+            # The profile and blocking keys follow the names, numbers, birth date, sex and
+            # nationality (not the records).
+            profile = profile_of_person(stored)
+            stored.match_profile = profile
+            stored.keys_version = KEYS_VERSION
+            rebuild[stored.id] = stored_keys(profile)
         if any(
             (
                 names_changed,
@@ -1233,7 +981,7 @@ def _write_report(path: Path, rejections: list[Rejection]) -> None:
     except OSError as exc:
         with suppress(OSError):
             partial.unlink()
-        raise _file_error(
+        raise file_error(
             path,
             "the rejection report cannot be written: {problem}.",
             problem=exc.strerror or str(exc),
@@ -1246,7 +994,7 @@ def _check_report_writable(path: Path) -> None:
         probe.touch()
         probe.unlink()
     except OSError as exc:
-        raise _file_error(
+        raise file_error(
             path,
             "the rejection report cannot be written: {problem}.",
             problem=exc.strerror or str(exc),
@@ -1274,7 +1022,7 @@ class _SecondPass:
         header = self.scan.header
         values = dict(zip(header, cells, strict=False))
         outcome = validate_row(number, values, today=self.today)
-        if len(cells) > len(header) and not _is_blank(cells[len(header) :]):
+        if len(cells) > len(header) and not is_blank(cells[len(header) :]):
             extra = Rejection(number, ROW, "extra_cells", "values beyond the last column")
             outcome = [extra, *outcome] if isinstance(outcome, list) else [extra]
         if isinstance(outcome, list):
@@ -1342,9 +1090,9 @@ def import_file(
     )
     if progress is not None:
         progress(0, scan.rows_total)
-    with _rows_of(path) as rows:
+    with rows_of(path) as rows:
         for number, cells in rows:
-            if number <= scan.header_row or _is_blank(cells):
+            if number <= scan.header_row or is_blank(cells):
                 continue
             if second.take(number, cells) and progress is not None:
                 progress(second.processed, scan.rows_total)

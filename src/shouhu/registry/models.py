@@ -12,11 +12,12 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import TypeVar
 
-from sqlalchemy import Date, ForeignKey, LargeBinary, String, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shouhu.core.crypto.fields import EncryptedField, EncryptedString, Sealed, seal
 from shouhu.core.database import Base, UUIDPrimaryKey, utcnow
+from shouhu.matching.profile import MatchProfile
 
 T = TypeVar("T")
 
@@ -68,6 +69,18 @@ class EncryptedDate(EncryptedField[date]):
         return date.fromisoformat(raw.decode("ascii"))
 
 
+class EncryptedProfile(EncryptedField[MatchProfile]):
+    """An encrypted match profile (`shouhu.matching.profile`)."""
+
+    def encode(self, value: MatchProfile) -> bytes:
+        """Compact JSON."""
+        return value.to_bytes()
+
+    def decode(self, raw: bytes) -> MatchProfile:
+        """Parse the JSON."""
+        return MatchProfile.from_bytes(raw)
+
+
 def sealed_for_row(field: EncryptedField[T], row_id: uuid.UUID, value: T) -> bytes:
     """The envelope `field` would store for `value` in the row `row_id` (for bulk inserts)."""
     return seal(field.encode(value), field.aad_for_row(row_id))
@@ -89,6 +102,12 @@ class RegistryPerson(UUIDPrimaryKey, Base):
     # Blind index of what the last import said about the person (`importer.person_digest`):
     # when a file says the same again, re-importing it can skip the person without decrypting.
     import_digest: Mapped[str | None] = mapped_column(String(BLIND_INDEX_LENGTH))
+    # Everything matching compares, in one envelope, so that scoring a candidate costs one
+    # decryption; and the version of the key derivation (`matching.blocking.KEYS_VERSION`) that
+    # built the person's blocking keys. Both are rebuilt together (`registry.profiles`).
+    match_profile_sealed: Mapped[bytes | None] = mapped_column("match_profile", Sealed())
+    match_profile = EncryptedProfile()
+    keys_version: Mapped[int | None] = mapped_column(Integer, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -171,7 +190,7 @@ class RegistryRecord(UUIDPrimaryKey, Base):
 class RegistryBlockingKey(Base):
     """One blocking key of a person: the matching engine's way in, never a full scan.
 
-    `key` is the first 16 bytes of an HMAC (`shouhu.registry.blocking.key_digest`) whose domain
+    `key` is the first 16 bytes of an HMAC (`shouhu.matching.blocking.key_digest`) whose domain
     names the kind, so keys of different kinds never collide and the primary key, led by `key`,
     is the look-up index. Kept lean on purpose: at 10⁶ persons there are some 2×10⁷ rows.
     """

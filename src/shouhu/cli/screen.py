@@ -1,0 +1,75 @@
+"""`shouhu screen FILE --out OUT [--explain]`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from shouhu.cli.context import cli_principal, err, fail, out, reported_errors, runtime
+from shouhu.core.tabular import TableFileError
+from shouhu.identity.prc_id import latest_possible_date
+from shouhu.matching.model import WeightsError
+from shouhu.screening.files import CHUNK_ROWS, screen_file
+from shouhu.screening.service import Matcher, StaleKeysError
+
+NOT_SCREENED_EXIT = 2
+
+
+def screen(
+    file: Path = typer.Argument(
+        ..., dir_okay=False, help="A .csv (UTF-8, header row) or .xlsx file (first sheet)."
+    ),
+    output: Path = typer.Option(..., "--out", dir_okay=False, help="Where to write the answers."),
+    explain: bool = typer.Option(
+        False, "--explain", help="Add the matched person and the reasons (for reviewers only)."
+    ),
+    chunk_rows: int = typer.Option(CHUNK_ROWS, min=1, help="Rows matched per audited chunk."),
+) -> None:
+    """Screen every row of a file against the registry.
+
+    Columns: reference, name, id_type, id_number, date_of_birth, sex, nationality. The output
+    has one row per input row, in order: reference, outcome (hit, possible_match, no_record, or
+    invalid with a message naming the field), score; with --explain also matched_external_id
+    and reasons. A row that fails validation does not stop the file.
+
+    Exit status: 0 when the file was screened (whatever the answers); 2 when it could not be
+    (unreadable input, bad header, unwritable output, stale matching keys).
+    """
+    rt = runtime()
+    try:
+        matcher = Matcher.from_settings(rt.settings)
+    except WeightsError as exc:
+        fail(str(exc), code=NOT_SCREENED_EXIT)
+    with Progress(
+        TextColumn("screening {task.fields[file]}"),
+        BarColumn(),
+        TextColumn("{task.completed} rows"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("screen", total=None, file=escape(file.name))
+        with reported_errors():
+            try:
+                summary = screen_file(
+                    rt.engine,
+                    rt.sessions,
+                    actor=cli_principal(),
+                    path=file,
+                    out=output,
+                    matcher=matcher,
+                    today=latest_possible_date(),
+                    explain=explain,
+                    chunk_rows=chunk_rows,
+                    progress=lambda done: bar.advance(task, done),
+                )
+            except (TableFileError, StaleKeysError) as exc:
+                bar.stop()
+                fail(str(exc), code=NOT_SCREENED_EXIT)
+    out.print(f"rows screened  {summary.rows}", highlight=False)
+    for outcome in ("hit", "possible_match", "no_record", "invalid"):
+        out.print(f"{outcome:<15}{summary.outcomes.get(outcome, 0)}", highlight=False)
+    out.print(f"answers        {escape(str(output))}", highlight=False, soft_wrap=True)

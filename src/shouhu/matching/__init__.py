@@ -1,0 +1,1 @@
+"""Matching: blocking keys, candidate retrieval, scoring, decision and explanation (DESIGN §5)."""

@@ -1,0 +1,157 @@
+"""Blocking keys: how a query finds its candidates without scanning the registry (DESIGN §5).
+
+A blocking key is a short HMAC (a blind index, DESIGN §4) of something two writings of one person
+are likely to share. Every registry person stores its keys (`stored_keys`); a query computes the
+keys to look up (`query_keys`), and the persons sharing any of them are its candidates. The rules,
+each one a way a true match can still be found when other fields are wrong:
+
+- the document number (`doc`); for a long number each half (`doc_head`, `doc_tail`), so that one
+  mistyped character leaves one half intact; for a short one (passports, permits) every form with
+  one character deleted (`doc_var`), which meets any single typing error (substitution,
+  insertion, deletion, most transpositions);
+- each name key (`shouhu.identity.names.name_keys`: characters, pinyin, order) with the birth
+  year (`name_y`) and with the month and day (`name_md`): a common name alone would bring in
+  thousands of candidates, and a typing error in the date leaves one of the two intact;
+- the birth date with the sex (`dob_sex`): finds a changed name on a mistyped number;
+- a name alone: stored for everyone (`name`), looked up only by a query without a birth date;
+  persons with no birth date also store it as `name_nd`, which every query looks up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from typing import Final
+
+from shouhu.core.crypto.blind_index import blind_index
+from shouhu.identity.names import name_keys
+from shouhu.matching.profile import MatchProfile
+
+KEY_BYTES: Final = 16
+# The version of the rules below; persons whose keys an older version built are rebuilt by
+# `shouhu registry rebuild-keys`.
+KEYS_VERSION: Final = 2
+KEY_DOMAIN_PREFIX: Final = "registry:block:"
+# Numbers at least this long (PRC and residence-permit numbers, the 2023 foreign permanent-
+# residence ID) are split in halves; shorter ones get their one-deletion variants.
+HALF_KEY_MIN_LENGTH: Final = 15
+# Below this, one-deletion variants of a number would match too many unrelated numbers.
+VARIANT_MIN_LENGTH: Final = 6
+SEXES: Final = ("M", "F")
+
+
+class KeyKind(StrEnum):
+    """What a blocking key was computed from (stored in `registry_blocking_keys.kind`)."""
+
+    DOCUMENT = "doc"
+    DOCUMENT_HEAD = "doc_head"
+    DOCUMENT_TAIL = "doc_tail"
+    DOCUMENT_VARIANT = "doc_var"
+    NAME = "name"
+    NAME_UNDATED = "name_nd"
+    NAME_YEAR = "name_y"
+    NAME_DAY = "name_md"
+    BIRTH_SEX = "dob_sex"
+
+
+DOCUMENT_KINDS: Final = frozenset(
+    {KeyKind.DOCUMENT, KeyKind.DOCUMENT_HEAD, KeyKind.DOCUMENT_TAIL, KeyKind.DOCUMENT_VARIANT}
+)
+NAME_KINDS: Final = frozenset(
+    {KeyKind.NAME, KeyKind.NAME_UNDATED, KeyKind.NAME_YEAR, KeyKind.NAME_DAY}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class BlockingKey:
+    """One key: its kind and the truncated HMAC stored in `registry_blocking_keys.key`."""
+
+    kind: KeyKind
+    key: bytes
+
+
+def key_digest(kind: KeyKind, value: str) -> bytes:
+    """The stored key for `value`: the first 16 bytes of its blind index in the kind's domain."""
+    # 128 bits: no collision among 10⁸ keys in practice, and a collision would only add a
+    # candidate that scoring then rejects.
+    return bytes.fromhex(blind_index(value, domain=KEY_DOMAIN_PREFIX + kind.value))[:KEY_BYTES]
+
+
+def _key(kind: KeyKind, value: str) -> BlockingKey:
+    return BlockingKey(kind, key_digest(kind, value))
+
+
+def deletion_variants(number: str) -> set[str]:
+    """The number itself and every form of it with one character deleted."""
+    return {number} | {number[:i] + number[i + 1 :] for i in range(len(number))}
+
+
+def document_keys(numbers: Iterable[str]) -> set[BlockingKey]:
+    """Keys of lifelong document numbers: whole, and halves or one-deletion variants."""
+    keys: set[BlockingKey] = set()
+    for number in numbers:
+        keys.add(_key(KeyKind.DOCUMENT, number))
+        if len(number) >= HALF_KEY_MIN_LENGTH:
+            middle = len(number) // 2
+            keys.add(_key(KeyKind.DOCUMENT_HEAD, number[:middle]))
+            keys.add(_key(KeyKind.DOCUMENT_TAIL, number[middle:]))
+        elif len(number) >= VARIANT_MIN_LENGTH:
+            keys.update(_key(KeyKind.DOCUMENT_VARIANT, v) for v in deletion_variants(number))
+    return keys
+
+
+def _name_texts(profile: MatchProfile) -> set[str]:
+    return {text for name in profile.names for text in name_keys(name.text)}
+
+
+def _dated_name_keys(texts: Iterable[str], born: date) -> set[BlockingKey]:
+    year, day = str(born.year), born.strftime("%m-%d")
+    keys: set[BlockingKey] = set()
+    for text in texts:
+        keys.add(_key(KeyKind.NAME_YEAR, f"{text}|{year}"))
+        keys.add(_key(KeyKind.NAME_DAY, f"{text}|{day}"))
+    return keys
+
+
+def birth_sex_keys(born: date | None, sex: str | None) -> set[BlockingKey]:
+    """The birth-date-and-sex key; both sexes where the sex is not known, none without a date."""
+    if born is None:
+        return set()
+    return {_key(KeyKind.BIRTH_SEX, f"{born.isoformat()}|{s}") for s in ([sex] if sex else SEXES)}
+
+
+def stored_keys(profile: MatchProfile) -> set[BlockingKey]:
+    """Every key a registry person stores."""
+    texts = _name_texts(profile)
+    keys = document_keys(d.number for d in profile.documents)
+    keys.update(_key(KeyKind.NAME, text) for text in texts)
+    if profile.date_of_birth is None:
+        keys.update(_key(KeyKind.NAME_UNDATED, text) for text in texts)
+    else:
+        keys.update(_dated_name_keys(texts, profile.date_of_birth))
+        keys.update(birth_sex_keys(profile.date_of_birth, profile.sex))
+    return keys
+
+
+@dataclass(frozen=True, slots=True)
+class QueryKeys:
+    """The keys a query looks up: `bounded` ones in full, `capped` ones up to a limit each."""
+
+    bounded: frozenset[BlockingKey]
+    capped: frozenset[BlockingKey]  # a name alone: a common one is shared by thousands
+
+
+def query_keys(profile: MatchProfile) -> QueryKeys:
+    """The keys to look a query's candidates up by."""
+    texts = _name_texts(profile)
+    bounded = document_keys(d.number for d in profile.documents)
+    bounded.update(_key(KeyKind.NAME_UNDATED, text) for text in texts)
+    capped: set[BlockingKey] = set()
+    if profile.date_of_birth is None:
+        capped.update(_key(KeyKind.NAME, text) for text in texts)
+    else:
+        bounded.update(_dated_name_keys(texts, profile.date_of_birth))
+        bounded.update(birth_sex_keys(profile.date_of_birth, profile.sex))
+    return QueryKeys(frozenset(bounded), frozenset(capped))

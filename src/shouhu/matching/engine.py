@@ -1,0 +1,210 @@
+"""The decision: candidates by blocking keys, scored, thresholded and explained (DESIGN §5).
+
+`decide` knows nothing of the database: a `CandidateSource` (the registry's, in
+`shouhu.registry.candidates`) finds candidates by key, opens their profiles and says which of them
+hold a record in scope. Missing an offender is the failure that matters most, so every candidate
+a key finds is scored (up to a bound that only pathological buckets reach); a false hit on an
+innocent candidate is the next, so `hit` needs the document to agree exactly as well as a score
+over the hit threshold; anything less that is still likely goes to a reviewer.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final, Protocol
+
+from shouhu.matching.blocking import DOCUMENT_KINDS, NAME_KINDS, KeyKind, QueryKeys, query_keys
+from shouhu.matching.compare import Field, Level, compare_profiles
+from shouhu.matching.model import MatchModel, ScoredComparison
+from shouhu.matching.profile import MatchProfile
+
+# At most this many candidates are scored; they are taken strongest evidence first, so only a
+# bucket of thousands (a placeholder birth date, say) is ever cut, and never a document match.
+MAX_CANDIDATES: Final = 500
+# A name alone is looked up (a query without a birth date) up to this many persons per key.
+NAME_ONLY_CAP: Final = 200
+
+
+class Outcome(StrEnum):
+    """What the engine answers (DESIGN §5)."""
+
+    HIT = "hit"
+    POSSIBLE_MATCH = "possible_match"
+    NO_RECORD = "no_record"
+
+
+class Rule(StrEnum):
+    """Why the outcome is what it is, beyond the score."""
+
+    SCORE_OVER_HIT = "score_over_hit_threshold_and_document_exact"
+    DOCUMENT_NOT_EXACT = "score_over_hit_threshold_but_document_not_exact"
+    SCORE_OVER_REVIEW = "score_over_review_threshold"
+    SCORE_UNDER_REVIEW = "score_under_review_threshold"
+    NO_CANDIDATE = "no_candidate"
+    NO_RECORD_IN_SCOPE = "no_record_in_scope"
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """Scores at which a candidate becomes a hit (with an exact document) or goes to review."""
+
+    hit: float
+    review: float
+
+    def __post_init__(self) -> None:
+        """The hit threshold is never below the review threshold."""
+        if self.hit < self.review:
+            raise ValueError("the hit threshold must not be below the review threshold")
+
+
+class CandidateSource(Protocol):
+    """Where candidates come from: the registry, or a test's list."""
+
+    def lookup(self, keys: QueryKeys, *, cap: int) -> Mapping[uuid.UUID, set[KeyKind]]:
+        """Persons sharing any key, with the kinds of the keys they share."""
+        ...
+
+    def profiles(self, person_ids: Collection[uuid.UUID]) -> Mapping[uuid.UUID, Candidate]:
+        """The candidates' profiles (one decryption each)."""
+        ...
+
+    def in_scope(self, person_ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
+        """Those of the persons who hold a record that counts for this inquiry."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A registry person as matching sees it."""
+
+    person_id: uuid.UUID
+    external_id: str
+    profile: MatchProfile
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """Why a candidate scored as it did: for the reviewer, never for the institution."""
+
+    person_id: uuid.UUID
+    external_id: str
+    score: float
+    fields: tuple[ScoredComparison, ...]
+    keys: frozenset[KeyKind]
+    rule: Rule
+    model_version: str
+
+    def reasons(self) -> str:
+        """One line: each field's level and weight, strongest evidence first."""
+        ordered = sorted(self.fields, key=lambda s: -abs(s.weight))
+        parts = [
+            f"{s.comparison.field.value}={s.comparison.level.value}"
+            + (f" ({s.comparison.detail})" if s.comparison.detail else "")
+            + f" {s.weight:+.1f}"
+            for s in ordered
+        ]
+        return "; ".join([*parts, f"rule={self.rule.value}"])
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The outcome of one query, with the best candidate's explanation."""
+
+    outcome: Outcome
+    score: float | None  # the best candidate's score; None without candidates
+    explanation: Explanation | None
+    candidates: int  # how many were scored
+
+
+def _evidence(kinds: set[KeyKind]) -> tuple[int, int, int]:
+    """Sort key: document keys first, then name keys, then how many kinds agree."""
+    return (
+        -len(kinds & DOCUMENT_KINDS),
+        -len(kinds & NAME_KINDS),
+        -len(kinds),
+    )
+
+
+def _strongest(found: Mapping[uuid.UUID, set[KeyKind]], limit: int) -> list[uuid.UUID]:
+    ordered = sorted(found, key=lambda person_id: _evidence(found[person_id]))
+    return ordered[:limit]
+
+
+def _outcome(
+    score: float, fields: list[ScoredComparison], limits: Thresholds
+) -> tuple[Outcome, Rule]:
+    document_exact = any(
+        s.comparison.field is Field.DOCUMENT and s.comparison.level is Level.EXACT for s in fields
+    )
+    if score >= limits.hit:
+        if document_exact:
+            return Outcome.HIT, Rule.SCORE_OVER_HIT
+        # A new identity number for the same name, birth date and sex, or a renewed passport:
+        # perhaps the same person, perhaps a namesake; a person must decide (DESIGN §5).
+        return Outcome.POSSIBLE_MATCH, Rule.DOCUMENT_NOT_EXACT
+    if score >= limits.review:
+        return Outcome.POSSIBLE_MATCH, Rule.SCORE_OVER_REVIEW
+    return Outcome.NO_RECORD, Rule.SCORE_UNDER_REVIEW
+
+
+_RANK: Final = {Outcome.HIT: 0, Outcome.POSSIBLE_MATCH: 1, Outcome.NO_RECORD: 2}
+
+
+def decide(
+    query: MatchProfile,
+    source: CandidateSource,
+    *,
+    model: MatchModel,
+    thresholds: Thresholds,
+) -> Decision:
+    """Find, score and decide; the best candidate with a record in scope wins."""
+    found = source.lookup(query_keys(query), cap=NAME_ONLY_CAP)
+    if not found:
+        return Decision(Outcome.NO_RECORD, None, None, 0)
+    chosen = _strongest(found, MAX_CANDIDATES)
+    candidates = source.profiles(chosen)
+    scored: list[tuple[Outcome, float, Explanation]] = []
+    for person_id in chosen:
+        candidate = candidates.get(person_id)
+        if candidate is None:
+            continue  # removed since the look-up
+        score, fields = model.score(compare_profiles(query, candidate.profile))
+        outcome, rule = _outcome(score, fields, thresholds)
+        explanation = Explanation(
+            person_id,
+            candidate.external_id,
+            round(score, 2),
+            tuple(fields),
+            frozenset(found[person_id]),
+            rule,
+            model.version,
+        )
+        scored.append((outcome, score, explanation))
+    if not scored:
+        return Decision(Outcome.NO_RECORD, None, None, 0)
+    scored.sort(key=lambda item: (_RANK[item[0]], -item[1]))
+    likely = [item for item in scored if item[0] is not Outcome.NO_RECORD]
+    counting = source.in_scope([item[2].person_id for item in likely]) if likely else set()
+    for outcome, score, explanation in likely:
+        if explanation.person_id in counting:
+            return Decision(outcome, round(score, 2), explanation, len(scored))
+    best_outcome, best_score, best = scored[0]
+    if best_outcome is not Outcome.NO_RECORD:
+        # The person matched, but nothing they hold counts for this inquiry.
+        best = _with_rule(best, Rule.NO_RECORD_IN_SCOPE)
+    return Decision(Outcome.NO_RECORD, round(best_score, 2), best, len(scored))
+
+
+def _with_rule(explanation: Explanation, rule: Rule) -> Explanation:
+    return Explanation(
+        explanation.person_id,
+        explanation.external_id,
+        explanation.score,
+        explanation.fields,
+        explanation.keys,
+        rule,
+        explanation.model_version,
+    )

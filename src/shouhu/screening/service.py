@@ -1,0 +1,141 @@
+"""Screening queries against the registry: the one service the CLI, the API and batches use."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from sqlalchemy.orm import Session
+
+from shouhu.accounts.roles import Role
+from shouhu.core.audit.chain import record as audit_record
+from shouhu.core.errors import ConflictError, ForbiddenError
+from shouhu.core.principal import Principal
+from shouhu.core.settings import Settings
+from shouhu.matching.engine import Decision, Thresholds, decide
+from shouhu.matching.model import MatchModel, load_model, stated_model
+from shouhu.registry.candidates import RegistryCandidates
+from shouhu.registry.profiles import count_stale
+from shouhu.screening.queries import InvalidQuery, ValidQuery
+
+AUDIT_ACTION: Final = "screening:screen"
+INVALID: Final = "invalid"
+# Roles that may screen directly (the staff-access inquiry of issue 5 wraps this for
+# institutions and authorities, who never see a score or a registry person).
+SCREENING_ROLES: Final = frozenset({Role.REGISTRY_CLERK.value, Role.REGISTRY_REVIEWER.value})
+
+
+class StaleKeysError(ConflictError):
+    """Some persons' keys were built by an older derivation: screening would miss them."""
+
+    code = "stale_matching_keys"
+
+
+@dataclass(frozen=True, slots=True)
+class Matcher:
+    """The model and thresholds screening decides with."""
+
+    model: MatchModel
+    thresholds: Thresholds
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Matcher:
+        """The weights file the settings name (else the stated weights) and their thresholds."""
+        model = load_model(settings.match_weights) if settings.match_weights else stated_model()
+        return cls(
+            model,
+            Thresholds(hit=settings.match_hit_threshold, review=settings.match_review_threshold),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ScreeningResult:
+    """The answer to one query: an outcome (or `invalid` with a message) and its decision."""
+
+    reference: str
+    outcome: str
+    message: str = ""
+    decision: Decision | None = None
+
+    @property
+    def score(self) -> float | None:
+        """The best candidate's score, if any was scored."""
+        return self.decision.score if self.decision else None
+
+
+def require_screening_right(actor: Principal) -> None:
+    """Registry staff screen directly; so does the operator's shell (`shouhu screen`)."""
+    if actor.user_id is None and actor.channel in {"cli", "system"}:
+        return
+    if not any(actor.has_role(role) for role in SCREENING_ROLES):
+        raise ForbiddenError("You do not have permission to do this.")
+
+
+def check_keys_current(session: Session) -> None:
+    """Refuse to screen while some persons' keys are stale: they could be missed."""
+    stale = count_stale(session)
+    if stale:
+        raise StaleKeysError(
+            "{count} registry persons have matching keys built by an older version; run "
+            "`shouhu registry rebuild-keys` before screening.",
+            count=stale,
+        )
+
+
+def match_queries(
+    session: Session, *, queries: Sequence[ValidQuery | InvalidQuery], matcher: Matcher
+) -> list[ScreeningResult]:
+    """Answer each query in order (reads only: the caller audits with `record_screening`)."""
+    source = RegistryCandidates(session)
+    results: list[ScreeningResult] = []
+    for query in queries:
+        if isinstance(query, InvalidQuery):
+            results.append(ScreeningResult(query.reference, INVALID, query.message()))
+            continue
+        decision = decide(query.profile, source, model=matcher.model, thresholds=matcher.thresholds)
+        results.append(ScreeningResult(query.reference, decision.outcome.value, "", decision))
+    return results
+
+
+def record_screening(
+    session: Session,
+    *,
+    actor: Principal,
+    results: Sequence[ScreeningResult],
+    matcher: Matcher,
+    purpose: str,
+    object_id: object | None = None,
+) -> None:
+    """The audit event of a screening: counts per outcome, never an identity (DESIGN §4)."""
+    outcomes = Counter(result.outcome for result in results)
+    audit_record(
+        session,
+        actor=actor,
+        action=AUDIT_ACTION,
+        object_type="screening",
+        object_id=object_id,
+        details={
+            "purpose": purpose,
+            "queries": len(results),
+            "model": matcher.model.version,
+            **{f"outcome_{name}": count for name, count in sorted(outcomes.items())},
+        },
+    )
+
+
+def screen(
+    session: Session,
+    *,
+    actor: Principal,
+    queries: Sequence[ValidQuery | InvalidQuery],
+    matcher: Matcher,
+    purpose: str,
+) -> list[ScreeningResult]:
+    """Check the right, answer each query and audit it, all in the session's transaction."""
+    require_screening_right(actor)
+    check_keys_current(session)
+    results = match_queries(session, queries=queries, matcher=matcher)
+    record_screening(session, actor=actor, results=results, matcher=matcher, purpose=purpose)
+    return results
