@@ -1,4 +1,4 @@
-"""`shouhu registry import` and `shouhu registry rebuild-keys`."""
+"""`shouhu registry import`, `rebuild-keys` and `fit-weights`."""
 
 from __future__ import annotations
 
@@ -11,13 +11,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from shouhu.cli.context import cli_principal, err, fail, out, reported_errors, runtime
 from shouhu.core.database import transaction
 from shouhu.core.tabular import TableFileError
+from shouhu.matching.fit import MIN_PERSONS, refit
+from shouhu.matching.model import load_model, stated_model
 from shouhu.registry.importer import (
     DEFAULT_CHUNK_ROWS,
     ImportInterruptedError,
     ImportResult,
     import_file,
 )
-from shouhu.registry.profiles import count_stale, rebuild_stale
+from shouhu.registry.profiles import count_stale, rebuild_stale, sample_profiles
 
 app = typer.Typer(help="The registry of persons and their records.", no_args_is_help=True)
 
@@ -131,3 +133,27 @@ def rebuild_keys_command() -> None:
                 progress=lambda count: bar.advance(task, count),
             )
     out.print(f"persons rebuilt  {done}", highlight=False)
+
+
+@app.command("fit-weights")
+def fit_weights_command(
+    output: Path = typer.Option(..., "--out", dir_okay=False, help="The weights file to write."),
+    persons: int = typer.Option(20_000, min=2, help="Random registry persons to sample."),
+    pairs: int = typer.Option(200_000, min=1, help="Random pairs of them to compare."),
+) -> None:
+    """Re-estimate the matching model's u-probabilities from random pairs of registry persons.
+
+    m (how records of one person differ) is kept from the stated model. Point
+    SHOUHU_MATCH_WEIGHTS at the file written to use it; bench/febrl4_accuracy.py --weights
+    measures what it gives.
+    """
+    rt = runtime()
+    with reported_errors(), transaction(rt.sessions) as session:
+        profiles = sample_profiles(session, actor=cli_principal(), persons=persons)
+    if len(profiles) < MIN_PERSONS:
+        fail("the registry holds fewer than two persons: nothing to fit")
+    base = load_model(rt.settings.match_weights) if rt.settings.match_weights else stated_model()
+    with err.status(f"comparing {pairs:,} random pairs"):
+        model = refit(base, profiles, pairs=pairs)
+    output.write_text(model.to_toml(), encoding="utf-8")
+    out.print(f"weights {escape(model.version)} written to {escape(str(output))}", highlight=False)

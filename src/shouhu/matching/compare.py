@@ -13,7 +13,13 @@ from typing import Final
 
 from rapidfuzz.distance import OSA
 
-from shouhu.identity.names import NameComparison, NameMatchReason, name_similarity
+from shouhu.identity.names import (
+    NameComparison,
+    NameMatchReason,
+    NormalisedName,
+    name_similarity,
+    normalise_name,
+)
 from shouhu.matching.profile import MatchProfile, ProfileDocument, ProfileName
 
 # A fuzzy name this alike, letter by letter, is one typing error away (NameComparison.score is
@@ -21,6 +27,9 @@ from shouhu.matching.profile import MatchProfile, ProfileDocument, ProfileName
 CLOSE_NAME_SCORE: Final = 0.7
 # Numbers this long or longer may be one typing error apart and still be the same document.
 TYPO_MIN_LENGTH: Final = 6
+# Words this long or longer may be one typing error apart and still be the same word; shorter
+# ones must be equal ("li" and "lu" are different names).
+WORD_TYPO_MIN_LENGTH: Final = 4
 
 
 class Field(StrEnum):
@@ -38,7 +47,8 @@ class Level(StrEnum):
 
     EXACT = "exact"  # the same value (name: the same characters or the same letters)
     PHONETIC = "phonetic"  # name: the same sound (pinyin, homophone, transliteration)
-    CLOSE = "close"  # one typing error apart (name, number, date)
+    CLOSE = "close"  # one typing error apart (name: in each word; number; date)
+    PARTIAL = "partial"  # name: a given name or a Latin surname agrees, the rest does not
     FUZZY = "fuzzy"  # name: alike, but more than a typing error apart
     DIFFERENT = "different"
 
@@ -82,22 +92,63 @@ def name_level(comparison: NameComparison) -> Level:
 _LEVEL_RANK: Final = {level: rank for rank, level in enumerate(Level)}
 
 
+def _words_alike(first: str, second: str) -> bool:
+    """The same word, or one typing error apart where both are long enough."""
+    if first == second:
+        return True
+    if min(len(first), len(second)) < WORD_TYPO_MIN_LENGTH:
+        return False
+    return OSA.distance(first, second, score_cutoff=1) <= 1
+
+
+def _informative_words(name: NormalisedName) -> tuple[str, ...]:
+    """The words whose agreement alone says something: not a Han surname (王 is 7 % of China)."""
+    words = name.tokens[1:] if name.script == "han" and name.han_surname else name.tokens
+    return tuple(word for word in words if len(word) > 1)
+
+
+def word_level(first: NormalisedName, second: NormalisedName) -> Level | None:
+    """Word by word: every word one typing error apart (CLOSE), or one telling word (PARTIAL)."""
+    mine, theirs = first.tokens, second.tokens
+    if mine and len(mine) == len(theirs):
+        unmatched = list(theirs)
+        for word in mine:
+            partner = next((other for other in unmatched if _words_alike(word, other)), None)
+            if partner is None:
+                break
+            unmatched.remove(partner)
+        else:
+            return Level.CLOSE
+    telling = _informative_words(second)
+    if any(_words_alike(word, other) for word in _informative_words(first) for other in telling):
+        return Level.PARTIAL
+    return None
+
+
+def _name_pair(mine: str, theirs: str) -> tuple[Level, str]:
+    found = name_similarity(mine, theirs)
+    level = name_level(found)
+    if level in {Level.FUZZY, Level.DIFFERENT}:
+        # A typing error in each word, or a given name (or a surname) replaced: FEBRL's and
+        # real data's commonest corruptions, which whole-name similarity undersells.
+        words = word_level(normalise_name(mine), normalise_name(theirs))
+        if words is not None:
+            return words, f"words {words.value}"
+    return level, found.reason.value
+
+
 def compare_names(query: tuple[ProfileName, ...], stored: tuple[ProfileName, ...]) -> Comparison:
     """The best agreement between any name of the query and any name of the person."""
-    best: tuple[Level, NameComparison, str] | None = None
+    best: tuple[Level, str, str] | None = None
     for mine in query:
         for theirs in stored:
-            found = name_similarity(mine.text, theirs.text)
-            level = name_level(found)
-            if best is None or (_LEVEL_RANK[level], -found.score) < (
-                _LEVEL_RANK[best[0]],
-                -best[1].score,
-            ):
-                best = (level, found, theirs.kind)
+            level, why = _name_pair(mine.text, theirs.text)
+            if best is None or _LEVEL_RANK[level] < _LEVEL_RANK[best[0]]:
+                best = (level, why, theirs.kind)
     if best is None:
         raise ValueError("a profile has at least one name")
-    level, found, kind = best
-    return Comparison(Field.NAME, level, f"{found.reason.value}, {kind} name")
+    level, why, kind = best
+    return Comparison(Field.NAME, level, f"{why}, {kind} name")
 
 
 def _same_document(first: ProfileDocument, second: ProfileDocument) -> bool:

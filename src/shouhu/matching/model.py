@@ -75,7 +75,14 @@ class MatchModel:
 # Which levels each field must have: what `shouhu.matching.compare` can produce for it.
 REQUIRED_LEVELS: dict[Field, tuple[Level, ...]] = {
     Field.DOCUMENT: (Level.EXACT, Level.CLOSE, Level.DIFFERENT),
-    Field.NAME: (Level.EXACT, Level.PHONETIC, Level.CLOSE, Level.FUZZY, Level.DIFFERENT),
+    Field.NAME: (
+        Level.EXACT,
+        Level.PHONETIC,
+        Level.CLOSE,
+        Level.PARTIAL,
+        Level.FUZZY,
+        Level.DIFFERENT,
+    ),
     Field.DATE_OF_BIRTH: (Level.EXACT, Level.CLOSE, Level.DIFFERENT),
     Field.SEX: (Level.EXACT, Level.DIFFERENT),
     Field.NATIONALITY: (Level.EXACT, Level.DIFFERENT),

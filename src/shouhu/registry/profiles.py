@@ -16,6 +16,7 @@ from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from shouhu.core.audit.chain import record as audit_record
+from shouhu.core.crypto.fields import open_sealed
 from shouhu.core.principal import Principal
 from shouhu.identity.documents import normalise_document
 from shouhu.identity.errors import IdentityError
@@ -144,3 +145,30 @@ def rebuild_stale(
         total += done
         if progress is not None:
             progress(done)
+
+
+FIT_ACTION: Final = "registry:fit_weights"
+
+
+def sample_profiles(session: Session, *, actor: Principal, persons: int) -> list[MatchProfile]:
+    """Up to `persons` random persons' profiles, for refitting the model (an audited read)."""
+    field = RegistryPerson.match_profile
+    rows = session.execute(
+        select(RegistryPerson.id, RegistryPerson.match_profile_sealed)
+        .where(RegistryPerson.match_profile_sealed.is_not(None))
+        .order_by(func.random())
+        .limit(persons)
+    ).all()
+    profiles = [
+        MatchProfile.from_bytes(open_sealed(sealed, field.aad_for_row(person_id)))
+        for person_id, sealed in rows
+        if sealed is not None
+    ]
+    audit_record(
+        session,
+        actor=actor,
+        action=FIT_ACTION,
+        object_type="registry",
+        details={"persons_sampled": len(profiles)},
+    )
+    return profiles
