@@ -51,6 +51,8 @@ def _febrl(name: str) -> list[dict[str, str]]:
 
 def _birth_date(text: str) -> str:
     """YYYYMMDD as YYYY-MM-DD, or blank when it is not a real date."""
+    if len(text) != len("YYYYMMDD") or not text.isdigit():
+        return ""  # strptime would read "1915111" as some date; FEBRL means no date
     try:
         return datetime.strptime(text, "%Y%m%d").date().isoformat()  # noqa: DTZ007 - a date
     except ValueError:
