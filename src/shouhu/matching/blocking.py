@@ -25,7 +25,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Final
 
-from shouhu.core.crypto.blind_index import blind_index
+from shouhu.core.crypto.blind_index import blind_digest
 from shouhu.identity.names import name_keys
 from shouhu.matching.profile import MatchProfile
 
@@ -76,7 +76,7 @@ def key_digest(kind: KeyKind, value: str) -> bytes:
     """The stored key for `value`: the first 16 bytes of its blind index in the kind's domain."""
     # 128 bits: no collision among 10⁸ keys in practice, and a collision would only add a
     # candidate that scoring then rejects.
-    return bytes.fromhex(blind_index(value, domain=KEY_DOMAIN_PREFIX + kind.value))[:KEY_BYTES]
+    return blind_digest(value, domain=KEY_DOMAIN_PREFIX + kind.value)[:KEY_BYTES]
 
 
 def _key(kind: KeyKind, value: str) -> BlockingKey:

@@ -10,16 +10,20 @@ over the hit threshold; anything less that is still likely goes to a reviewer.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Collection, Mapping
+from collections import defaultdict
+from collections.abc import Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Final, Protocol
+from typing import Final, Protocol, TypeAlias
 
 from shouhu.matching.blocking import DOCUMENT_KINDS, NAME_KINDS, KeyKind, QueryKeys, query_keys
 from shouhu.matching.compare import Field, Level, compare_profiles
 from shouhu.matching.model import MatchModel, ScoredComparison
 from shouhu.matching.profile import MatchProfile
+
+# How a candidate source names a person: whatever its database returns (a UUID, 32 hex
+# digits), never converted on the hot path.
+PersonRef: TypeAlias = Hashable
 
 # At most this many candidates are scored; they are taken strongest evidence first, so only a
 # bucket of thousands (a placeholder birth date, say) is ever cut, and never a document match.
@@ -63,16 +67,16 @@ class Thresholds:
 class CandidateSource(Protocol):
     """Where candidates come from: the registry, or a test's list."""
 
-    def lookup(self, keys: QueryKeys, *, cap: int) -> Mapping[uuid.UUID, set[KeyKind]]:
-        """Persons sharing any key, with the kinds of the keys they share."""
+    def lookup(self, keys: Collection[bytes]) -> Mapping[bytes, list[tuple[PersonRef, KeyKind]]]:
+        """For each key, the persons holding it (and the key's kind)."""
         ...
 
-    def profiles(self, person_ids: Collection[uuid.UUID]) -> Mapping[uuid.UUID, Candidate]:
-        """The candidates' profiles (one decryption each)."""
+    def lookup_capped(self, key: bytes, *, cap: int) -> list[tuple[PersonRef, KeyKind]]:
+        """Up to `cap` persons holding one key (a name alone may be held by thousands)."""
         ...
 
-    def in_scope(self, person_ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
-        """Those of the persons who hold a record that counts for this inquiry."""
+    def profiles(self, person_ids: Collection[PersonRef]) -> Mapping[PersonRef, Candidate]:
+        """The candidates' profiles, and whether each holds a record that counts."""
         ...
 
 
@@ -80,16 +84,17 @@ class CandidateSource(Protocol):
 class Candidate:
     """A registry person as matching sees it."""
 
-    person_id: uuid.UUID
+    person_id: PersonRef
     external_id: str
     profile: MatchProfile
+    in_scope: bool  # holds a record that counts for this inquiry
 
 
 @dataclass(frozen=True, slots=True)
 class Explanation:
     """Why a candidate scored as it did: for the reviewer, never for the institution."""
 
-    person_id: uuid.UUID
+    person_id: PersonRef
     external_id: str
     score: float
     fields: tuple[ScoredComparison, ...]
@@ -128,7 +133,7 @@ def _evidence(kinds: set[KeyKind]) -> tuple[int, int, int]:
     )
 
 
-def _strongest(found: Mapping[uuid.UUID, set[KeyKind]], limit: int) -> list[uuid.UUID]:
+def _strongest(found: Mapping[PersonRef, set[KeyKind]], limit: int) -> list[PersonRef]:
     ordered = sorted(found, key=lambda person_id: _evidence(found[person_id]))
     return ordered[:limit]
 
@@ -153,21 +158,30 @@ def _outcome(
 _RANK: Final = {Outcome.HIT: 0, Outcome.POSSIBLE_MATCH: 1, Outcome.NO_RECORD: 2}
 
 
-def decide(
-    query: MatchProfile,
+def _found(
+    keys: QueryKeys,
+    bounded: Mapping[bytes, list[tuple[PersonRef, KeyKind]]],
     source: CandidateSource,
-    *,
+) -> dict[PersonRef, set[KeyKind]]:
+    found: dict[PersonRef, set[KeyKind]] = defaultdict(set)
+    for key in keys.bounded:
+        for person_id, kind in bounded.get(key.key, ()):
+            found[person_id].add(kind)
+    for key in keys.capped:
+        for person_id, kind in source.lookup_capped(key.key, cap=NAME_ONLY_CAP):
+            found[person_id].add(kind)
+    return found
+
+
+def _decide_one(
+    query: MatchProfile,
+    found: Mapping[PersonRef, set[KeyKind]],
+    candidates: Mapping[PersonRef, Candidate],
     model: MatchModel,
     thresholds: Thresholds,
 ) -> Decision:
-    """Find, score and decide; the best candidate with a record in scope wins."""
-    found = source.lookup(query_keys(query), cap=NAME_ONLY_CAP)
-    if not found:
-        return Decision(Outcome.NO_RECORD, None, None, 0)
-    chosen = _strongest(found, MAX_CANDIDATES)
-    candidates = source.profiles(chosen)
-    scored: list[tuple[Outcome, float, Explanation]] = []
-    for person_id in chosen:
+    scored: list[tuple[Outcome, float, Explanation, bool]] = []
+    for person_id in _strongest(found, MAX_CANDIDATES):
         candidate = candidates.get(person_id)
         if candidate is None:
             continue  # removed since the look-up
@@ -182,20 +196,50 @@ def decide(
             rule,
             model.version,
         )
-        scored.append((outcome, score, explanation))
+        scored.append((outcome, score, explanation, candidate.in_scope))
     if not scored:
         return Decision(Outcome.NO_RECORD, None, None, 0)
     scored.sort(key=lambda item: (_RANK[item[0]], -item[1]))
-    likely = [item for item in scored if item[0] is not Outcome.NO_RECORD]
-    counting = source.in_scope([item[2].person_id for item in likely]) if likely else set()
-    for outcome, score, explanation in likely:
-        if explanation.person_id in counting:
+    for outcome, score, explanation, in_scope in scored:
+        if outcome is not Outcome.NO_RECORD and in_scope:
             return Decision(outcome, round(score, 2), explanation, len(scored))
-    best_outcome, best_score, best = scored[0]
+    best_outcome, best_score, best, _ = scored[0]
     if best_outcome is not Outcome.NO_RECORD:
         # The person matched, but nothing they hold counts for this inquiry.
         best = _with_rule(best, Rule.NO_RECORD_IN_SCOPE)
     return Decision(Outcome.NO_RECORD, round(best_score, 2), best, len(scored))
+
+
+def decide_many(
+    queries: Sequence[MatchProfile],
+    source: CandidateSource,
+    *,
+    model: MatchModel,
+    thresholds: Thresholds,
+) -> list[Decision]:
+    """Decide a batch: one key look-up and one profile fetch for all of them, then each alone."""
+    keys = [query_keys(query) for query in queries]
+    bounded = source.lookup({key.key for query in keys for key in query.bounded})
+    found = [_found(query, bounded, source) for query in keys]
+    wanted = {
+        person_id for candidates in found for person_id in _strongest(candidates, MAX_CANDIDATES)
+    }
+    candidates = source.profiles(wanted)
+    return [
+        _decide_one(query, each, candidates, model, thresholds)
+        for query, each in zip(queries, found, strict=True)
+    ]
+
+
+def decide(
+    query: MatchProfile,
+    source: CandidateSource,
+    *,
+    model: MatchModel,
+    thresholds: Thresholds,
+) -> Decision:
+    """Find, score and decide one query; the best candidate with a record in scope wins."""
+    return decide_many([query], source, model=model, thresholds=thresholds)[0]
 
 
 def _with_rule(explanation: Explanation, rule: Rule) -> Explanation:

@@ -14,7 +14,7 @@ from shouhu.core.audit.chain import record as audit_record
 from shouhu.core.errors import ConflictError, ForbiddenError
 from shouhu.core.principal import Principal
 from shouhu.core.settings import Settings
-from shouhu.matching.engine import Decision, Thresholds, decide
+from shouhu.matching.engine import Decision, Thresholds, decide_many
 from shouhu.matching.model import MatchModel, load_model, stated_model
 from shouhu.registry.candidates import RegistryCandidates
 from shouhu.registry.profiles import count_stale
@@ -88,14 +88,22 @@ def match_queries(
     session: Session, *, queries: Sequence[ValidQuery | InvalidQuery], matcher: Matcher
 ) -> list[ScreeningResult]:
     """Answer each query in order (reads only: the caller audits with `record_screening`)."""
-    source = RegistryCandidates(session)
+    valid = [query for query in queries if isinstance(query, ValidQuery)]
+    decisions = iter(
+        decide_many(
+            [query.profile for query in valid],
+            RegistryCandidates(session),
+            model=matcher.model,
+            thresholds=matcher.thresholds,
+        )
+    )
     results: list[ScreeningResult] = []
     for query in queries:
         if isinstance(query, InvalidQuery):
             results.append(ScreeningResult(query.reference, INVALID, query.message()))
-            continue
-        decision = decide(query.profile, source, model=matcher.model, thresholds=matcher.thresholds)
-        results.append(ScreeningResult(query.reference, decision.outcome.value, "", decision))
+        else:
+            decision = next(decisions)
+            results.append(ScreeningResult(query.reference, decision.outcome.value, "", decision))
     return results
 
 
