@@ -5,10 +5,9 @@ are likely to share. Every registry person stores its keys (`stored_keys`); a qu
 keys to look up (`query_keys`), and the persons sharing any of them are its candidates. The rules,
 each one a way a true match can still be found when other fields are wrong:
 
-- the document number (`doc`); for a long number each half (`doc_head`, `doc_tail`), so that one
-  mistyped character leaves one half intact; for a short one (passports, permits) every form with
-  one character deleted (`doc_var`), which meets any single typing error (substitution,
-  insertion, deletion, most transpositions);
+- the document number (`doc`); for a number without a check character (passports, permits)
+  also every form of it with one character deleted (`doc_var`), which meets any single typing
+  error: substitution, insertion, deletion, transposition;
 - each name key (`shouhu.identity.names.name_keys`: characters, pinyin, order) with the birth
   year (`name_y`) and with the month and day (`name_md`): a common name alone would bring in
   thousands of candidates, and a typing error in the date leaves one of the two intact;
@@ -27,18 +26,21 @@ from typing import Final
 
 from shouhu.core.crypto.blind_index import blind_digest
 from shouhu.identity.names import name_keys
-from shouhu.matching.profile import MatchProfile
+from shouhu.matching.profile import MatchProfile, ProfileDocument
 
 KEY_BYTES: Final = 16
 # The version of the rules below; persons whose keys an older version built are rebuilt by
 # `shouhu registry rebuild-keys`.
 KEYS_VERSION: Final = 2
 KEY_DOMAIN_PREFIX: Final = "registry:block:"
-# Numbers at least this long (PRC and residence-permit numbers, the 2023 foreign permanent-
-# residence ID) are split in halves; shorter ones get their one-deletion variants.
-HALF_KEY_MIN_LENGTH: Final = 15
-# Below this, one-deletion variants of a number would match too many unrelated numbers.
+# One-deletion variants are kept for numbers this long: below, they would match too many
+# unrelated numbers; above, the number is free text (`other`) that is copied, not typed.
 VARIANT_MIN_LENGTH: Final = 6
+VARIANT_MAX_LENGTH: Final = 20
+# The 18-character GB 11643 form (PRC numbers, residence permits, the 2023 foreign permanent-
+# residence ID): a typing error fails the check character, so the query is refused as invalid
+# and variants would only fill buckets (a half of a PRC number is shared by a district's decade).
+CHECKED_LENGTH: Final = 18
 SEXES: Final = ("M", "F")
 
 
@@ -46,8 +48,6 @@ class KeyKind(StrEnum):
     """What a blocking key was computed from (stored in `registry_blocking_keys.kind`)."""
 
     DOCUMENT = "doc"
-    DOCUMENT_HEAD = "doc_head"
-    DOCUMENT_TAIL = "doc_tail"
     DOCUMENT_VARIANT = "doc_var"
     NAME = "name"
     NAME_UNDATED = "name_nd"
@@ -56,9 +56,7 @@ class KeyKind(StrEnum):
     BIRTH_SEX = "dob_sex"
 
 
-DOCUMENT_KINDS: Final = frozenset(
-    {KeyKind.DOCUMENT, KeyKind.DOCUMENT_HEAD, KeyKind.DOCUMENT_TAIL, KeyKind.DOCUMENT_VARIANT}
-)
+DOCUMENT_KINDS: Final = frozenset({KeyKind.DOCUMENT, KeyKind.DOCUMENT_VARIANT})
 NAME_KINDS: Final = frozenset(
     {KeyKind.NAME, KeyKind.NAME_UNDATED, KeyKind.NAME_YEAR, KeyKind.NAME_DAY}
 )
@@ -88,16 +86,22 @@ def deletion_variants(number: str) -> set[str]:
     return {number} | {number[:i] + number[i + 1 :] for i in range(len(number))}
 
 
-def document_keys(numbers: Iterable[str]) -> set[BlockingKey]:
-    """Keys of lifelong document numbers: whole, and halves or one-deletion variants."""
+def has_check_character(document: ProfileDocument) -> bool:
+    """Whether a typing error in the number would fail its check character (GB 11643)."""
+    return document.id_type == "prc_id" or (
+        document.id_type == "foreign_pr_id" and len(document.number) == CHECKED_LENGTH
+    )
+
+
+def document_keys(documents: Iterable[ProfileDocument]) -> set[BlockingKey]:
+    """Keys of lifelong document numbers: whole, and one-deletion variants where unchecked."""
     keys: set[BlockingKey] = set()
-    for number in numbers:
+    for document in documents:
+        number = document.number
         keys.add(_key(KeyKind.DOCUMENT, number))
-        if len(number) >= HALF_KEY_MIN_LENGTH:
-            middle = len(number) // 2
-            keys.add(_key(KeyKind.DOCUMENT_HEAD, number[:middle]))
-            keys.add(_key(KeyKind.DOCUMENT_TAIL, number[middle:]))
-        elif len(number) >= VARIANT_MIN_LENGTH:
+        if not has_check_character(document) and (
+            VARIANT_MIN_LENGTH <= len(number) <= VARIANT_MAX_LENGTH
+        ):
             keys.update(_key(KeyKind.DOCUMENT_VARIANT, v) for v in deletion_variants(number))
     return keys
 
@@ -125,7 +129,7 @@ def birth_sex_keys(born: date | None, sex: str | None) -> set[BlockingKey]:
 def stored_keys(profile: MatchProfile) -> set[BlockingKey]:
     """Every key a registry person stores."""
     texts = _name_texts(profile)
-    keys = document_keys(d.number for d in profile.documents)
+    keys = document_keys(profile.documents)
     keys.update(_key(KeyKind.NAME, text) for text in texts)
     if profile.date_of_birth is None:
         keys.update(_key(KeyKind.NAME_UNDATED, text) for text in texts)
@@ -146,7 +150,7 @@ class QueryKeys:
 def query_keys(profile: MatchProfile) -> QueryKeys:
     """The keys to look a query's candidates up by."""
     texts = _name_texts(profile)
-    bounded = document_keys(d.number for d in profile.documents)
+    bounded = document_keys(profile.documents)
     bounded.update(_key(KeyKind.NAME_UNDATED, text) for text in texts)
     capped: set[BlockingKey] = set()
     if profile.date_of_birth is None:

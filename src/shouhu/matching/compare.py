@@ -188,7 +188,7 @@ def _one_typo_apart(first: date, second: date) -> str | None:
         return None
     a, b = first.strftime("%Y%m%d"), second.strftime("%Y%m%d")
     if OSA.distance(a, b, score_cutoff=1) <= 1:
-        return "one digit apart"
+        return "one typing error apart"
     return None
 
 
