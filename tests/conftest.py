@@ -12,8 +12,11 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from shouhu.core import migrate
+from shouhu.core.crypto import keyring as keyring_module
 from shouhu.core.crypto.keyring import Keyring, install_keyring, load_keyring
 from shouhu.core.database import make_engine
+from shouhu.core.runtime import start
+from shouhu.core.settings import get_settings
 
 TEST_MASTER_KEY = bytes(range(32))
 PG_URL = os.environ.get("SHOUHU_TEST_DATABASE_URL")
@@ -110,3 +113,23 @@ def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
 def unique() -> str:
     """A short unique suffix for names that must not collide."""
     return uuid.uuid4().hex[:8]
+
+
+@pytest.fixture
+def cli_engine(backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+    """A fresh migrated database that CLI commands find through the environment."""
+    previous = keyring_module._Holder.keyring
+    url = fresh_database_url(backend, tmp_path, "cli")
+    monkeypatch.setenv("SHOUHU_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("SHOUHU_DATABASE_URL", url)
+    monkeypatch.setenv("SHOUHU_ENV", "test")
+    monkeypatch.delenv("SHOUHU_MASTER_KEY", raising=False)
+    monkeypatch.delenv("SHOUHU_MASTER_KEY_FILE", raising=False)
+    get_settings.cache_clear()
+    rt = start(get_settings(), run_migrations=True)
+    yield rt.engine
+    rt.engine.dispose()
+    get_settings.cache_clear()
+    install_keyring(previous)
+    if backend == "postgresql":
+        drop_postgres_database(url)

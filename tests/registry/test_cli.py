@@ -10,17 +10,10 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from shouhu.cli import registry
-from shouhu.core.crypto import keyring as keyring_module
-from shouhu.core.crypto.keyring import install_keyring
-from shouhu.core.runtime import start
-from shouhu.core.settings import get_settings
 from shouhu.registry.models import RegistryPerson
-from tests.conftest import drop_postgres_database, fresh_database_url
 from tests.factories.registry import registry_row, write_csv
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-    from pathlib import Path
 
     from click.testing import Result
     from sqlalchemy import Engine
@@ -36,23 +29,9 @@ def _root() -> None:
 
 
 @pytest.fixture
-def engine(backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+def engine(cli_engine: Engine) -> Engine:
     """A fresh migrated database configured through the environment."""
-    previous = keyring_module._Holder.keyring
-    url = fresh_database_url(backend, tmp_path, "registry_cli")
-    monkeypatch.setenv("SHOUHU_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("SHOUHU_DATABASE_URL", url)
-    monkeypatch.setenv("SHOUHU_ENV", "test")
-    monkeypatch.delenv("SHOUHU_MASTER_KEY", raising=False)
-    monkeypatch.delenv("SHOUHU_MASTER_KEY_FILE", raising=False)
-    get_settings.cache_clear()
-    rt = start(get_settings(), run_migrations=True)
-    yield rt.engine
-    rt.engine.dispose()
-    get_settings.cache_clear()
-    install_keyring(previous)
-    if backend == "postgresql":
-        drop_postgres_database(url)
+    return cli_engine
 
 
 def shouhu(*args: str) -> Result:

@@ -14,7 +14,7 @@ from shouhu.core.audit.chain import record as audit_record
 from shouhu.core.errors import ConflictError, ForbiddenError
 from shouhu.core.principal import Principal
 from shouhu.core.settings import Settings
-from shouhu.matching.engine import Decision, Thresholds, decide_many
+from shouhu.matching.engine import Decision, Outcome, Thresholds, decide_many
 from shouhu.matching.model import MatchModel, load_model, stated_model
 from shouhu.registry.candidates import RegistryCandidates
 from shouhu.registry.profiles import count_stale
@@ -22,6 +22,7 @@ from shouhu.screening.queries import InvalidQuery, ValidQuery
 
 AUDIT_ACTION: Final = "screening:screen"
 INVALID: Final = "invalid"
+OUTCOMES: Final = (*(outcome.value for outcome in Outcome), INVALID)
 # Roles that may screen directly (the staff-access inquiry of issue 5 wraps this for
 # institutions and authorities, who never see a score or a registry person).
 SCREENING_ROLES: Final = frozenset({Role.REGISTRY_CLERK.value, Role.REGISTRY_REVIEWER.value})
@@ -128,7 +129,7 @@ def record_screening(
             "purpose": purpose,
             "queries": len(results),
             "model": matcher.model.version,
-            **{f"outcome_{name}": count for name, count in sorted(outcomes.items())},
+            **{f"outcome_{name}": outcomes.get(name, 0) for name in OUTCOMES},
         },
     )
 
