@@ -210,3 +210,24 @@ def test_the_output_may_not_overwrite_the_input(engine, tmp_path):
     assert result.exit_code == 2
     assert "the output would overwrite the input" in result.stderr
     assert read(path)[0]["reference"] == "q1"
+
+
+def test_fitted_weights_in_the_data_directory_are_used_from_the_next_screening(engine, tmp_path):
+    fitted = shouhu("registry", "fit-weights", "--pairs", "50")
+    assert fitted.exit_code == 0, fitted.output
+    weights = tmp_path / "match-weights.toml"
+    assert weights.is_file()
+    version = weights.read_text().splitlines()[0].split('"')[1]
+    assert version.startswith("fitted-")
+    assert version.endswith("-2p-50pairs")
+    path = write_csv(tmp_path / "q.csv", queries()[:1], columns=COLUMNS)
+    out = tmp_path / "answers.csv"
+    assert shouhu("screen", str(path), "--out", str(out)).exit_code == 0
+    with engine.connect() as connection:
+        details = connection.execute(
+            select(AuditEvent.details)
+            .where(AuditEvent.action == "cli:screening:screen")
+            .order_by(AuditEvent.seq.desc())
+            .limit(1)
+        ).scalar_one()
+    assert json.loads(details)["model"] == version

@@ -10,9 +10,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from shouhu.cli.context import cli_principal, err, fail, out, reported_errors, runtime
 from shouhu.core.database import transaction
+from shouhu.core.settings import FITTED_WEIGHTS_FILE
 from shouhu.core.tabular import TableFileError
 from shouhu.matching.fit import MIN_PERSONS, refit
-from shouhu.matching.model import load_model, stated_model
+from shouhu.matching.model import stated_model
 from shouhu.registry.importer import (
     DEFAULT_CHUNK_ROWS,
     ImportInterruptedError,
@@ -137,23 +138,30 @@ def rebuild_keys_command() -> None:
 
 @app.command("fit-weights")
 def fit_weights_command(
-    output: Path = typer.Option(..., "--out", dir_okay=False, help="The weights file to write."),
+    output: Path | None = typer.Option(
+        None,
+        "--out",
+        dir_okay=False,
+        help="The weights file to write [default: match-weights.toml in the data directory,"
+        " which matching then uses unless SHOUHU_MATCH_WEIGHTS names another].",
+    ),
     persons: int = typer.Option(20_000, min=2, help="Random registry persons to sample."),
     pairs: int = typer.Option(200_000, min=1, help="Random pairs of them to compare."),
 ) -> None:
     """Re-estimate the matching model's u-probabilities from random pairs of registry persons.
 
-    m (how records of one person differ) is kept from the stated model. Point
-    SHOUHU_MATCH_WEIGHTS at the file written to use it; bench/febrl4_accuracy.py --weights
-    measures what it gives.
+    m (how records of one person differ) is kept from the stated model. Written to the data
+    directory, the file is used from the next screening on; elsewhere, point
+    SHOUHU_MATCH_WEIGHTS at it. bench/febrl4_accuracy.py --weights measures what it gives.
     """
     rt = runtime()
     with reported_errors(), transaction(rt.sessions) as session:
         profiles = sample_profiles(session, actor=cli_principal(), persons=persons)
     if len(profiles) < MIN_PERSONS:
         fail("the registry holds fewer than two persons: nothing to fit")
-    base = load_model(rt.settings.match_weights) if rt.settings.match_weights else stated_model()
+    # Refit from the stated m, never from an earlier fit's file: fits do not compound.
     with err.status(f"comparing {pairs:,} random pairs"):
-        model = refit(base, profiles, pairs=pairs)
-    output.write_text(model.to_toml(), encoding="utf-8")
-    out.print(f"weights {escape(model.version)} written to {escape(str(output))}", highlight=False)
+        model = refit(stated_model(), profiles, pairs=pairs)
+    target = output or rt.settings.data_dir / FITTED_WEIGHTS_FILE
+    target.write_text(model.to_toml(), encoding="utf-8")
+    out.print(f"weights {escape(model.version)} written to {escape(str(target))}", highlight=False)

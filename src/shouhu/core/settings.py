@@ -12,6 +12,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 Environment = Literal["development", "demo", "test", "production"]
 
 
+FITTED_WEIGHTS_FILE = "match-weights.toml"
+
+
 class ProductionSettingsError(ValueError):
     """A production deployment is missing a setting it must have."""
 
@@ -44,7 +47,8 @@ class Settings(BaseSettings):
     # they were chosen; bench/matching_accuracy.py measures what they give.
     match_hit_threshold: float = 20.0
     match_review_threshold: float = 10.0
-    # A weights file (`shouhu registry fit-weights`); the stated weights when unset.
+    # A weights file (`shouhu registry fit-weights`); unset, `match-weights.toml` in the data
+    # directory if it exists, else the stated weights.
     match_weights: Path | None = None
 
     @property
@@ -58,6 +62,14 @@ class Settings(BaseSettings):
     def resolved_master_key_file(self) -> Path:
         """Where the master key file is read from (and, in embedded mode, generated)."""
         return self.master_key_file or (self.data_dir / "master.key")
+
+    @property
+    def resolved_match_weights(self) -> Path | None:
+        """The weights file matching uses, or None for the stated weights."""
+        if self.match_weights:
+            return self.match_weights
+        fitted = self.data_dir / FITTED_WEIGHTS_FILE
+        return fitted if fitted.is_file() else None
 
     @property
     def is_production(self) -> bool:

@@ -43,8 +43,9 @@ class Matcher:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Matcher:
-        """The weights file the settings name (else the stated weights) and their thresholds."""
-        model = load_model(settings.match_weights) if settings.match_weights else stated_model()
+        """The weights file the settings resolve to (else the stated weights), and thresholds."""
+        path = settings.resolved_match_weights
+        model = load_model(path) if path else stated_model()
         return cls(
             model,
             Thresholds(hit=settings.match_hit_threshold, review=settings.match_review_threshold),
