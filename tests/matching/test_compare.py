@@ -34,7 +34,8 @@ def names(*texts: str) -> tuple[ProfileName, ...]:
         ("delaney kiernan", "delaney majetic", Level.PARTIAL),  # the surname replaced
         ("王小明", "李小明", Level.PARTIAL),  # the same given name under another surname
         ("王小明", "王建国", Level.DIFFERENT),  # a shared Han surname alone says nothing
-        ("Li Na", "Lu Na", Level.PARTIAL),  # "na" agrees; "li"/"lu" are too short to be typos
+        ("Li Na", "Lu Na", Level.FUZZY),  # "na" is too short to tell, "li"/"lu" to be a typo
+        ("王莉", "李莉", Level.DIFFERENT),  # a one-character given name tells nobody apart
         ("赵云", "Smith John", Level.DIFFERENT),
     ],
 )

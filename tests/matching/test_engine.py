@@ -8,7 +8,7 @@ import pytest
 
 from shouhu.matching.compare import Field, Level
 from shouhu.matching.engine import Outcome, Rule
-from tests.factories.matching import MemorySource, profile
+from tests.factories.matching import THRESHOLDS, MemorySource, profile
 from tests.factories.registry import prc_number, to_15
 
 pytestmark = pytest.mark.usefixtures("keyring")  # blocking keys are blind indexes
@@ -176,3 +176,15 @@ def test_the_explanation_lists_each_field_with_its_weight(registry):
     assert "name=phonetic (pinyin_equal, primary name)" in reasons
     assert reasons.endswith("rule=score_over_hit_threshold_and_document_exact")
     assert explanation.model_version.startswith("stated-")
+
+
+def test_a_shared_birth_date_sex_and_nationality_alone_is_never_a_match():
+    source = MemorySource()
+    # A Chinese passport holder: the query's PRC number cannot be compared with it.
+    source.add(
+        "P-PASS", profile("李建国", id_type="passport", number="E12345678", born=BORN, sex="M")
+    )
+    decision = source.decide(profile("王小明", number=NUMBER))
+    assert decision.outcome is Outcome.NO_RECORD
+    assert decision.explanation.rule is Rule.NOTHING_IDENTIFYING
+    assert decision.score > THRESHOLDS.review  # the score alone would have sent it to review

@@ -30,6 +30,10 @@ TYPO_MIN_LENGTH: Final = 6
 # Words this long or longer may be one typing error apart and still be the same word; shorter
 # ones must be equal ("li" and "lu" are different names).
 WORD_TYPO_MIN_LENGTH: Final = 4
+# A given name in characters tells who someone is only with two characters or more; a word in
+# letters only with three letters or more.
+MIN_TELLING_GIVEN_CHARACTERS: Final = 2
+MIN_TELLING_WORD_LENGTH: Final = 3
 
 
 class Field(StrEnum):
@@ -102,9 +106,14 @@ def _words_alike(first: str, second: str) -> bool:
 
 
 def _informative_words(name: NormalisedName) -> tuple[str, ...]:
-    """The words whose agreement alone says something: not a Han surname (王 is 7 % of China)."""
-    words = name.tokens[1:] if name.script == "han" and name.han_surname else name.tokens
-    return tuple(word for word in words if len(word) > 1)
+    """The words whose agreement alone says something about who this is.
+
+    Not a Han surname (王 is 7 % of China) nor a one-character given name (李莉 and 王莉 share
+    only 莉); in letters, not a word of one or two letters ("Li Na").
+    """
+    if name.script == "han" and name.han_surname:
+        return name.tokens[1:] if len(name.han_given) >= MIN_TELLING_GIVEN_CHARACTERS else ()
+    return tuple(word for word in name.tokens if len(word) >= MIN_TELLING_WORD_LENGTH)
 
 
 def word_level(first: NormalisedName, second: NormalisedName) -> Level | None:

@@ -47,6 +47,7 @@ class Rule(StrEnum):
     DOCUMENT_NOT_EXACT = "score_over_hit_threshold_but_document_not_exact"
     SCORE_OVER_REVIEW = "score_over_review_threshold"
     SCORE_UNDER_REVIEW = "score_under_review_threshold"
+    NOTHING_IDENTIFYING = "neither_name_nor_document_agrees"
     NO_CANDIDATE = "no_candidate"
     NO_RECORD_IN_SCOPE = "no_record_in_scope"
 
@@ -138,12 +139,19 @@ def _strongest(found: Mapping[PersonRef, set[KeyKind]], limit: int) -> list[Pers
     return ordered[:limit]
 
 
+def _level(fields: list[ScoredComparison], field: Field) -> Level | None:
+    return next((s.comparison.level for s in fields if s.comparison.field is field), None)
+
+
 def _outcome(
     score: float, fields: list[ScoredComparison], limits: Thresholds
 ) -> tuple[Outcome, Rule]:
-    document_exact = any(
-        s.comparison.field is Field.DOCUMENT and s.comparison.level is Level.EXACT for s in fields
-    )
+    document = _level(fields, Field.DOCUMENT)
+    document_exact = document is Level.EXACT
+    if document not in {Level.EXACT, Level.CLOSE} and _level(fields, Field.NAME) is Level.DIFFERENT:
+        # A birth date, a sex and a nationality are shared by thousands: without the name or
+        # the number agreeing at all, nothing says this is the same person.
+        return Outcome.NO_RECORD, Rule.NOTHING_IDENTIFYING
     if score >= limits.hit:
         if document_exact:
             return Outcome.HIT, Rule.SCORE_OVER_HIT
