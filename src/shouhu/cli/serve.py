@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import typer
 import uvicorn
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from sqlalchemy.orm import Session, sessionmaker
 
 from shouhu import demo as demo_data
 from shouhu.cli.context import err, fail, out
@@ -14,6 +18,7 @@ from shouhu.core import migrate
 from shouhu.core.database import transaction
 from shouhu.core.runtime import start
 from shouhu.core.settings import Settings, get_settings
+from shouhu.demo_registry import registry_is_empty, seed_registry
 from shouhu.web.app import create_app
 
 DEMO_FILE = "demo-accounts.json"
@@ -47,6 +52,29 @@ def serve(
     run_server(load_settings(), host, port, migrate_first=False)
 
 
+def _seed_demo_registry(factory: sessionmaker[Session], data_dir: Path) -> None:
+    with Progress(
+        TextColumn("seeding a synthetic registry"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("seed", total=None)
+        seeded = seed_registry(
+            factory,
+            data_dir,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    err.print(
+        f"[green]seeded {seeded.persons:,} synthetic registry persons[/green]; try "
+        f"`shouhu screen {escape(str(seeded.queries_file))} --out answers.csv --explain`",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
 def demo(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
@@ -65,6 +93,9 @@ def demo(
             accounts = demo_data.seed(session)
             demo_data.save_accounts(accounts_file, accounts)
             err.print("[green]seeded the demo data[/green]")
+        empty_registry = registry_is_empty(session)
+    if empty_registry:
+        _seed_demo_registry(rt.sessions, settings.data_dir)
     # Plain aligned lines, never cut to the terminal's width: people copy the passwords.
     out.print(
         f"Shouhu demo: http://{host}:{port}/  (demo accounts: second factor waived)",
