@@ -13,7 +13,7 @@ from shouhu.matching.blocking import (
     VARIANT_MAX_LENGTH,
     VARIANT_MIN_LENGTH,
     KeyKind,
-    birth_sex_keys,
+    birth_word_keys,
     deletion_variants,
     document_keys,
     query_keys,
@@ -64,10 +64,21 @@ def test_two_spellings_of_one_name_meet_by_name_and_birth_date(first, second):
     assert {KeyKind.NAME_YEAR, KeyKind.NAME_DAY} <= found
 
 
-def test_different_names_meet_only_by_birth_date_and_sex():
-    assert meets(person("张晓明", "E11111111"), person("李建国", "G22222222")) == {
-        KeyKind.BIRTH_SEX
-    }
+def test_different_names_born_the_same_day_do_not_meet():
+    assert meets(person("张晓明", "E11111111"), person("李建国", "G22222222")) == set()
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("nikita bezuch", "nikiga bzeuch"),  # a typing error in each word
+        ("amber webb", "webb"),  # the given name missing
+        ("delaney kiernan", "delaney majetic"),  # another surname
+        ("王小明", "李小明"),  # another surname, in characters
+    ],
+)
+def test_a_name_changed_in_part_meets_by_birth_date_sex_and_a_word_start(first, second):
+    assert meets(person(first, "E11111111"), person(second, "G22222222")) == {KeyKind.BIRTH_WORD}
 
 
 def test_a_typing_error_in_the_year_or_in_the_day_leaves_one_dated_name_key():
@@ -134,12 +145,13 @@ def test_any_single_typing_error_in_a_number_keeps_a_shared_key(
 
 
 def test_an_unknown_sex_blocks_with_either_sex_and_no_birth_date_blocks_with_nothing():
-    both = birth_sex_keys(BORN, None)
+    both = birth_word_keys(person("Webb", sex=None))
+    male = birth_word_keys(person("Webb", sex="M"))
+    female = birth_word_keys(person("Webb", sex="F"))
     assert len(both) == 2
-    assert birth_sex_keys(BORN, "M") < both
-    assert birth_sex_keys(BORN, "F") < both
-    assert not birth_sex_keys(BORN, "M") & birth_sex_keys(BORN, "F")
-    assert birth_sex_keys(None, "M") == set()
+    assert male | female == both
+    assert not male & female
+    assert birth_word_keys(person("Webb", born=None)) == set()
 
 
 def test_stored_keys_are_16_bytes_and_kinds_never_collide():
@@ -152,5 +164,5 @@ def test_stored_keys_are_16_bytes_and_kinds_never_collide():
         KeyKind.NAME,
         KeyKind.NAME_YEAR,
         KeyKind.NAME_DAY,
-        KeyKind.BIRTH_SEX,
+        KeyKind.BIRTH_WORD,
     }

@@ -180,9 +180,10 @@ def test_the_explanation_lists_each_field_with_its_weight(registry):
 
 def test_a_shared_birth_date_sex_and_nationality_alone_is_never_a_match():
     source = MemorySource()
-    # A Chinese passport holder: the query's PRC number cannot be compared with it.
+    # A Chinese passport holder (his number cannot be compared with the query's PRC number),
+    # born the same day, sharing only the surname (found by birth date and "wan").
     source.add(
-        "P-PASS", profile("李建国", id_type="passport", number="E12345678", born=BORN, sex="M")
+        "P-PASS", profile("王建国", id_type="passport", number="E12345678", born=BORN, sex="M")
     )
     decision = source.decide(profile("王小明", number=NUMBER))
     assert decision.outcome is Outcome.NO_RECORD

@@ -14,10 +14,10 @@ from shouhu.core.errors import ConflictError, ForbiddenError
 from shouhu.core.principal import Principal, system_principal
 from shouhu.core.tabular import TableFileError
 from shouhu.identity.names import name_keys
-from shouhu.registry import importer
 from shouhu.matching import blocking
 from shouhu.matching.blocking import KeyKind, key_digest
 from shouhu.matching.profile import MatchProfile, ProfileDocument, ProfileName
+from shouhu.registry import importer
 from shouhu.registry.importer import COLUMNS, import_file, report_path_for
 from shouhu.registry.models import (
     RegistryBlockingKey,
@@ -243,8 +243,11 @@ def test_a_corrected_birth_date_replaces_the_old_one_and_its_key(
     p = person(session, "P-0001")
     assert (p.date_of_birth, p.sex) == (date(1980, 6, 17), "F")
     kinds = stored_keys(session, p.id)
-    birth = {key for kind, key in kinds if kind == "dob_sex"}
-    assert birth == {key_digest(KeyKind.BIRTH_SEX, "1980-06-17|F")}
+    birth = {key for kind, key in kinds if kind == "dob_pfx"}
+    # 王小明: the first letters of wang, xiaoming (pinyin) and hsiaoming (Wade-Giles).
+    assert birth == {
+        key_digest(KeyKind.BIRTH_WORD, f"1980-06-17|F|{prefix}") for prefix in ("wan", "xia", "hsi")
+    }
 
 
 def test_a_blank_in_a_later_file_keeps_what_is_stored(session_factory, session, tmp_path):

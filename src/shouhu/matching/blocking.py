@@ -11,7 +11,9 @@ each one a way a true match can still be found when other fields are wrong:
 - each name key (`shouhu.identity.names.name_keys`: characters, pinyin, order) with the birth
   year (`name_y`) and with the month and day (`name_md`): a common name alone would bring in
   thousands of candidates, and a typing error in the date leaves one of the two intact;
-- the birth date with the sex (`dob_sex`): finds a changed name on a mistyped number;
+- the birth date and sex with the first three letters of any word of any reading of a name
+  (`dob_pfx`): finds a name with a typing error in every word, or with a part replaced (another
+  surname, a missing given name), when the number differs too;
 - a name alone: stored for everyone (`name`), looked up only by a query without a birth date;
   persons with no birth date also store it as `name_nd`, which every query looks up.
 """
@@ -25,13 +27,13 @@ from enum import StrEnum
 from typing import Final
 
 from shouhu.core.crypto.blind_index import blind_digest
-from shouhu.identity.names import name_keys
+from shouhu.identity.names import name_keys, normalise_name
 from shouhu.matching.profile import MatchProfile, ProfileDocument
 
 KEY_BYTES: Final = 16
 # The version of the rules below; persons whose keys an older version built are rebuilt by
 # `shouhu registry rebuild-keys`.
-KEYS_VERSION: Final = 2
+KEYS_VERSION: Final = 3
 KEY_DOMAIN_PREFIX: Final = "registry:block:"
 # One-deletion variants are kept for numbers this long: below, they would match too many
 # unrelated numbers; above, the number is free text (`other`) that is copied, not typed.
@@ -42,6 +44,11 @@ VARIANT_MAX_LENGTH: Final = 20
 # and variants would only fill buckets (a half of a PRC number is shared by a district's decade).
 CHECKED_LENGTH: Final = 18
 SEXES: Final = ("M", "F")
+# A name's word is blocked with the birth date by its first three letters: a typing error later
+# in the word keeps the key, and a birth date's namesakes-by-prefix are few (at 10⁶ persons a
+# birth date and sex hold some 24 persons; those sharing "wan" of wang, two).
+PREFIX_LENGTH: Final = 3
+MIN_PREFIXED_WORD: Final = 2
 
 
 class KeyKind(StrEnum):
@@ -53,7 +60,7 @@ class KeyKind(StrEnum):
     NAME_UNDATED = "name_nd"
     NAME_YEAR = "name_y"
     NAME_DAY = "name_md"
-    BIRTH_SEX = "dob_sex"
+    BIRTH_WORD = "dob_pfx"
 
 
 DOCUMENT_KINDS: Final = frozenset({KeyKind.DOCUMENT, KeyKind.DOCUMENT_VARIANT})
@@ -119,11 +126,28 @@ def _dated_name_keys(texts: Iterable[str], born: date) -> set[BlockingKey]:
     return keys
 
 
-def birth_sex_keys(born: date | None, sex: str | None) -> set[BlockingKey]:
-    """The birth-date-and-sex key; both sexes where the sex is not known, none without a date."""
+def _word_prefixes(profile: MatchProfile) -> set[str]:
+    """The first letters of every word of every reading of every name."""
+    prefixes: set[str] = set()
+    for name in profile.names:
+        for reading in normalise_name(name.text).romanisations:
+            prefixes.update(
+                part[:PREFIX_LENGTH] for part in reading.parts if len(part) >= MIN_PREFIXED_WORD
+            )
+    return prefixes
+
+
+def birth_word_keys(profile: MatchProfile) -> set[BlockingKey]:
+    """Birth date, sex and the start of a name's word; both sexes where the sex is unknown."""
+    born = profile.date_of_birth
     if born is None:
         return set()
-    return {_key(KeyKind.BIRTH_SEX, f"{born.isoformat()}|{s}") for s in ([sex] if sex else SEXES)}
+    sexes = [profile.sex] if profile.sex else SEXES
+    return {
+        _key(KeyKind.BIRTH_WORD, f"{born.isoformat()}|{sex}|{prefix}")
+        for sex in sexes
+        for prefix in _word_prefixes(profile)
+    }
 
 
 def stored_keys(profile: MatchProfile) -> set[BlockingKey]:
@@ -135,7 +159,7 @@ def stored_keys(profile: MatchProfile) -> set[BlockingKey]:
         keys.update(_key(KeyKind.NAME_UNDATED, text) for text in texts)
     else:
         keys.update(_dated_name_keys(texts, profile.date_of_birth))
-        keys.update(birth_sex_keys(profile.date_of_birth, profile.sex))
+        keys.update(birth_word_keys(profile))
     return keys
 
 
@@ -157,5 +181,5 @@ def query_keys(profile: MatchProfile) -> QueryKeys:
         capped.update(_key(KeyKind.NAME, text) for text in texts)
     else:
         bounded.update(_dated_name_keys(texts, profile.date_of_birth))
-        bounded.update(birth_sex_keys(profile.date_of_birth, profile.sex))
+        bounded.update(birth_word_keys(profile))
     return QueryKeys(frozenset(bounded), frozenset(capped))
