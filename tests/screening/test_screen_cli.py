@@ -231,3 +231,21 @@ def test_fitted_weights_in_the_data_directory_are_used_from_the_next_screening(e
             .limit(1)
         ).scalar_one()
     assert json.loads(details)["model"] == version
+
+
+def test_worker_processes_give_the_same_answers_in_the_same_order(engine, tmp_path):
+    path = write_csv(tmp_path / "q.csv", queries() * 3, columns=COLUMNS)
+    here, there = tmp_path / "here.csv", tmp_path / "there.csv"
+    serial = shouhu("screen", str(path), "--out", str(here), "--workers", "1", "--explain")
+    assert serial.exit_code == 0, serial.output
+    spread = shouhu(
+        "screen", str(path), "--out", str(there), "--workers", "2", "--chunk-rows", "2", "--explain"
+    )
+    assert spread.exit_code == 0, spread.output
+    assert there.read_text(encoding="utf-8") == here.read_text(encoding="utf-8")
+    assert len(read(there)) == 21
+    with engine.connect() as connection:
+        chunks = connection.execute(
+            select(AuditEvent.details).where(AuditEvent.action == "cli:screening:screen")
+        ).all()
+    assert len(chunks) == 1 + 11  # one chunk of 21 rows, then 11 chunks of at most 2

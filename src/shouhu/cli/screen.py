@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import typer
@@ -13,9 +14,12 @@ from shouhu.core.tabular import TableFileError
 from shouhu.identity.prc_id import latest_possible_date
 from shouhu.matching.model import WeightsError
 from shouhu.screening.files import CHUNK_ROWS, screen_file
+from shouhu.screening.parallel import Parallel
 from shouhu.screening.service import Matcher, StaleKeysError
 
 NOT_SCREENED_EXIT = 2
+# One worker per core, up to four: matching is CPU work, and the database is the next bottleneck.
+DEFAULT_WORKERS = min(os.cpu_count() or 1, 4)
 
 
 def screen(
@@ -27,6 +31,11 @@ def screen(
         False, "--explain", help="Add the matched person and the reasons (for reviewers only)."
     ),
     chunk_rows: int = typer.Option(CHUNK_ROWS, min=1, help="Rows matched per audited chunk."),
+    workers: int = typer.Option(
+        DEFAULT_WORKERS,
+        min=1,
+        help="Processes that match chunks from the second chunk on (1: all in this process).",
+    ),
 ) -> None:
     """Screen every row of a file against the registry.
 
@@ -64,6 +73,7 @@ def screen(
                     today=latest_possible_date(),
                     explain=explain,
                     chunk_rows=chunk_rows,
+                    parallel=Parallel(rt.settings.resolved_database_url, rt.master_key, workers),
                     progress=lambda done: bar.advance(task, done),
                 )
             except (TableFileError, StaleKeysError) as exc:

@@ -2,12 +2,15 @@
 
 The file streams in chunks: each chunk is matched in a read-only session (on SQLite it holds no
 write lock, so imports and inquiries go on meanwhile), audited in a short transaction of its own,
-and only then written out, so that no answer leaves without its audit event.
+and only then written out, so that no answer leaves without its audit event. From the second
+chunk on, chunks are parsed and matched in worker processes (`screening.parallel`), one per
+core, while this process audits and writes them in order.
 """
 
 from __future__ import annotations
 
 import csv
+import itertools
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -22,13 +25,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from shouhu.core.database import read_only_session, transaction
 from shouhu.core.principal import Principal
 from shouhu.core.tabular import TableFileError, check_header, file_error, is_blank, rows_of
-from shouhu.identity.rows import Rejection
+from shouhu.screening.parallel import Parallel, WorkerSetup, worker_pool
 from shouhu.screening.queries import (
     COLUMNS,
     REQUIRED_COLUMNS,
-    InvalidQuery,
-    ValidQuery,
-    parse_query,
+    RawRow,
+    parse_rows,
 )
 from shouhu.screening.service import (
     Matcher,
@@ -45,6 +47,7 @@ EXPLAIN_COLUMNS: Final = ("matched_external_id", "reasons")
 PURPOSE: Final = "file"
 
 Progress = Callable[[int], None]
+MIN_WORKERS: Final = 2
 
 
 @dataclass
@@ -55,8 +58,8 @@ class ScreenSummary:
     outcomes: Counter[str] = field(default_factory=Counter)
 
 
-def _queries(path: Path, today: date) -> Iterator[ValidQuery | InvalidQuery]:
-    """Each data row of the file as a query, in order; blank rows are skipped."""
+def _rows(path: Path) -> Iterator[RawRow]:
+    """Each data row of the file (number, values by column, extra cells?); blank rows skipped."""
     with rows_of(path) as rows:
         header: list[str] | None = None
         for number, cells in rows:
@@ -65,12 +68,8 @@ def _queries(path: Path, today: date) -> Iterator[ValidQuery | InvalidQuery]:
             if header is None:
                 header = check_header(path, cells, COLUMNS, REQUIRED_COLUMNS)
                 continue
-            query = parse_query(number, dict(zip(header, cells, strict=False)), today=today)
-            if len(cells) > len(header) and not is_blank(cells[len(header) :]):
-                extra = Rejection(number, "row", "extra_cells", "values beyond the last column")
-                problems = query.problems if isinstance(query, InvalidQuery) else ()
-                query = InvalidQuery(query.reference, (extra, *problems))
-            yield query
+            extra = len(cells) > len(header) and not is_blank(cells[len(header) :])
+            yield number, dict(zip(header, cells, strict=False)), extra
         if header is None:
             raise file_error(path, "the file is empty; the first row must be the header.")
 
@@ -85,12 +84,10 @@ def _output_row(result: ScreeningResult, *, explain: bool) -> list[str]:
     return row
 
 
-def _chunks(
-    queries: Iterator[ValidQuery | InvalidQuery], size: int
-) -> Iterator[list[ValidQuery | InvalidQuery]]:
-    chunk: list[ValidQuery | InvalidQuery] = []
-    for query in queries:
-        chunk.append(query)
+def _chunks(rows: Iterator[RawRow], size: int) -> Iterator[list[RawRow]]:
+    chunk: list[RawRow] = []
+    for row in rows:
+        chunk.append(row)
         if len(chunk) == size:
             yield chunk
             chunk = []
@@ -116,23 +113,49 @@ class _Run:
     actor: Principal
     matcher: Matcher
     explain: bool
+    today: date
     run_id: uuid.UUID
+
+    def match_here(self, rows: list[RawRow]) -> list[ScreeningResult]:
+        """Parse and match one chunk in this process (a read-only session: no write lock)."""
+        with read_only_session(self.engine) as session:
+            return match_queries(
+                session, queries=parse_rows(rows, self.today), matcher=self.matcher
+            )
+
+
+def _answered(
+    run: _Run, chunks: Iterator[list[RawRow]], parallel: Parallel | None
+) -> Iterator[list[ScreeningResult]]:
+    """Each chunk's answers, in order: here, or in worker processes once a second chunk comes."""
+    first = next(chunks, None)
+    if first is None:
+        return
+    second = next(chunks, None)
+    if second is None or parallel is None or parallel.workers < MIN_WORKERS:
+        yield run.match_here(first)
+        if second is not None:
+            yield run.match_here(second)
+            yield from (run.match_here(chunk) for chunk in chunks)
+        return
+    setup = WorkerSetup(parallel.url, parallel.master_key, run.matcher, run.today)
+    with worker_pool(setup, parallel.workers) as pool:
+        yield from pool.map_in_order(itertools.chain([first, second], chunks))
 
 
 def _screen_into(
     handle: IO[str],
     run: _Run,
-    queries: Iterator[ValidQuery | InvalidQuery],
+    chunks: Iterator[list[RawRow]],
     *,
-    chunk_rows: int,
     summary: ScreenSummary,
+    parallel: Parallel | None,
     progress: Progress | None,
 ) -> None:
     writer = csv.writer(handle)
     writer.writerow(OUTPUT_COLUMNS + (EXPLAIN_COLUMNS if run.explain else ()))
-    for chunk in _chunks(queries, chunk_rows):
-        with read_only_session(run.engine) as session:
-            results = match_queries(session, queries=chunk, matcher=run.matcher)
+    for results in _answered(run, chunks, parallel):
+        # DESIGN §4: no answer leaves before the audit event of its reading is committed.
         with transaction(run.factory) as session:
             record_screening(
                 session,
@@ -160,6 +183,7 @@ def screen_file(
     today: date,
     explain: bool = False,
     chunk_rows: int = CHUNK_ROWS,
+    parallel: Parallel | None = None,
     progress: Progress | None = None,
 ) -> ScreenSummary:
     """Screen every row of `path` into `out`, in order; invalid rows answer `invalid`."""
@@ -168,7 +192,7 @@ def screen_file(
         raise TableFileError("{file}: the output would overwrite the input.", file=str(out))
     with read_only_session(engine) as session:
         check_keys_current(session)
-    run = _Run(engine, factory, actor, matcher, explain, uuid.uuid4())
+    run = _Run(engine, factory, actor, matcher, explain, today, uuid.uuid4())
     summary = ScreenSummary()
     partial = out.with_name(out.name + ".partial")
     try:
@@ -176,9 +200,9 @@ def screen_file(
             _screen_into(
                 handle,
                 run,
-                _queries(path, today),
-                chunk_rows=chunk_rows,
+                _chunks(_rows(path), chunk_rows),
                 summary=summary,
+                parallel=parallel,
                 progress=progress,
             )
     except BaseException:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Final
+from typing import Final, TypeAlias
 
 from shouhu.identity.errors import IdentityError
 from shouhu.identity.names import normalise_name
@@ -25,6 +25,7 @@ COLUMNS: Final = (
 )
 REQUIRED_COLUMNS: Final = ("name", "id_type", "id_number")
 REFERENCE_LENGTH: Final = 64
+RawRow: TypeAlias = tuple[int, dict[str, str], bool]  # row number, values by column, extra cells?
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,3 +71,16 @@ def parse_query(row: int, values: Mapping[str, str], *, today: date) -> ValidQue
         nationality=nationality or document.nationality,
     )
     return ValidQuery(reference, profile)
+
+
+def parse_rows(rows: list[RawRow], today: date) -> list[ValidQuery | InvalidQuery]:
+    """The rows as queries, in order."""
+    queries: list[ValidQuery | InvalidQuery] = []
+    for number, values, extra in rows:
+        query = parse_query(number, values, today=today)
+        if extra:
+            problem = Rejection(number, "row", "extra_cells", "values beyond the last column")
+            problems = query.problems if isinstance(query, InvalidQuery) else ()
+            query = InvalidQuery(query.reference, (problem, *problems))
+        queries.append(query)
+    return queries
