@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from shouhu.core.crypto.blind_index import blind_digest
 from shouhu.identity.documents import normalise_document
 from shouhu.matching.blocking import (
     VARIANT_MAX_LENGTH,
@@ -16,6 +17,7 @@ from shouhu.matching.blocking import (
     birth_word_keys,
     deletion_variants,
     document_keys,
+    key_digest,
     query_keys,
     stored_keys,
 )
@@ -166,3 +168,11 @@ def test_stored_keys_are_16_bytes_and_kinds_never_collide():
         KeyKind.NAME_DAY,
         KeyKind.BIRTH_WORD,
     }
+
+
+def test_a_key_is_the_blind_index_of_its_value_in_the_kind_s_domain():
+    value = "rom:wangxiaoming|1980"
+    assert (
+        key_digest(KeyKind.NAME_YEAR, value)
+        == blind_digest(value, domain="registry:block:name_y")[:16]
+    )

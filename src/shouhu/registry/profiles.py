@@ -8,7 +8,7 @@ person and rewritten whenever one of those changes, in the same transaction.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from typing import Any, Final
 
@@ -84,13 +84,16 @@ def key_rows(person_id: uuid.UUID, keys: set[BlockingKey]) -> list[dict[str, Any
     return [{"key": k.key, "person_id": person_id, "kind": k.kind.value} for k in keys]
 
 
-def refresh_person(session: Session, person: RegistryPerson) -> None:
-    """Rewrite a loaded person's profile and blocking keys from their current data."""
-    profile = profile_of_person(person)
-    person.match_profile = profile
-    person.keys_version = KEYS_VERSION
-    session.execute(delete(RegistryBlockingKey).where(RegistryBlockingKey.person_id == person.id))
-    rows = key_rows(person.id, stored_keys(profile))
+def refresh_persons(session: Session, persons: Sequence[RegistryPerson]) -> None:
+    """Rewrite loaded persons' profiles and blocking keys from their current data."""
+    rows: list[dict[str, Any]] = []
+    for person in persons:
+        profile = profile_of_person(person)
+        person.match_profile = profile
+        person.keys_version = KEYS_VERSION
+        rows.extend(key_rows(person.id, stored_keys(profile)))
+    ids = [person.id for person in persons]
+    session.execute(delete(RegistryBlockingKey).where(RegistryBlockingKey.person_id.in_(ids)))
     if rows:
         session.execute(insert(RegistryBlockingKey), rows)
 
@@ -118,9 +121,8 @@ def rebuild_batch(session: Session, *, actor: Principal) -> int:
         .limit(REBUILD_BATCH)
         .options(selectinload(RegistryPerson.names), selectinload(RegistryPerson.documents))
     ).all()
-    for person in persons:
-        refresh_person(session, person)
     if persons:
+        refresh_persons(session, persons)
         audit_record(
             session,
             actor=actor,
