@@ -92,10 +92,8 @@ def run(
     with db.factory() as session:
         keys = session.scalar(select(func.count()).select_from(RegistryBlockingKey)) or 0
     persons = imported.counts.persons_created
-    each = keys / persons
-    print(
-        f"  import   {rate(imported.rows_total, elapsed)}  ({persons:,} persons, {each:.1f} keys each)"
-    )
+    speed = rate(imported.rows_total, elapsed)
+    print(f"  import   {speed}  ({persons:,} persons, {keys / persons:.1f} keys each)")
     started = time.perf_counter()
     summary = screen_file(
         db.engine,

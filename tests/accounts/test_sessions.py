@@ -182,6 +182,7 @@ def test_changing_ones_own_password_keeps_this_session_and_ends_the_others(
         actor=users.principal_for(user, "web"),
         current_password=DEFAULT_PASSWORD,
         new_password="my own new passphrase",
+        settings=SETTINGS,
         keep_session_id=token_digest(this_token),
     )
     session.expire_all()

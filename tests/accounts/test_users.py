@@ -23,9 +23,11 @@ from shouhu.core.errors import (
     ValidationFailedError,
 )
 from shouhu.core.principal import Principal, system_principal
+from shouhu.core.settings import Settings
 from tests.factories.accounts import make_org, make_user
 
 PASSPHRASE = "a long and unusual passphrase"
+SETTINGS = Settings(env="test", lockout_failures=5, lockout_window_minutes=15)
 
 
 @pytest.fixture
@@ -382,7 +384,11 @@ def test_changing_ones_own_password_needs_the_current_one(session: Session) -> N
 
     with pytest.raises(ValidationFailedError) as wrong:
         users.change_own_password(
-            session, actor=actor, current_password="not it at all", new_password=PASSPHRASE
+            session,
+            actor=actor,
+            current_password="not it at all",
+            new_password=PASSPHRASE,
+            settings=SETTINGS,
         )
     assert (wrong.value.field, wrong.value.persist) == ("current_password", True)
     with pytest.raises(ValidationFailedError) as weak:
@@ -391,6 +397,7 @@ def test_changing_ones_own_password_needs_the_current_one(session: Session) -> N
             actor=actor,
             current_password="correct horse battery staple",
             new_password="12345678",
+            settings=SETTINGS,
         )
     assert (weak.value.field, weak.value.message) == (
         "new_password",
@@ -401,6 +408,7 @@ def test_changing_ones_own_password_needs_the_current_one(session: Session) -> N
         actor=actor,
         current_password="correct horse battery staple",
         new_password=PASSPHRASE,
+        settings=SETTINGS,
     )
 
     assert not user.must_change_password

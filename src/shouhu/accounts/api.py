@@ -68,11 +68,22 @@ def my_tokens(db: Db, principal: Self) -> list[ApiToken]:
     return list(db.scalars(repository.readable_tokens(principal, principal.user_id)))
 
 
+# Kept so integrations that call it hear why, in a problem document, rather than a bare 405.
+TOKEN_CREATE_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    403: {"description": "Always: an API token cannot create tokens", **PROBLEM},
+}
+
+
 @router.post(
-    "/tokens", response_model=TokenCreatedOut, status_code=201, tags=["account"], responses=ERRORS
+    "/tokens",
+    response_model=TokenCreatedOut,
+    status_code=201,
+    tags=["account"],
+    responses=TOKEN_CREATE_ERRORS,
 )
 def create_my_token(db: Db, principal: Self, body: TokenCreateIn) -> TokenCreatedOut:
-    """Issue a new token for the caller; the secret appears in this response only."""
+    """Refused with 403: a token cannot create tokens (use the account page or the CLI)."""
     assert principal.user_id is not None  # noqa: S101 - bearer principals have a user
     issued = tokens.create_token(
         db, actor=principal, user_id=principal.user_id, name=body.name, days=body.days

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from enum import StrEnum
 
-from sqlalchemy import func, select
+from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from shouhu.accounts import mfa, sessions
-from shouhu.accounts.models import SignInFailure, User, WebSession
+from shouhu.accounts.models import User, WebSession
 from shouhu.accounts.passwords import hash_password, needs_rehash, verify_dummy, verify_password
 from shouhu.accounts.repository import find_user_by_username
-from shouhu.accounts.users import principal_for
+from shouhu.accounts.users import SIGN_IN_FAILED, principal_for, record_sign_in_failure
 from shouhu.core.audit.chain import record
 from shouhu.core.crypto.blind_index import blind_index
 from shouhu.core.database import utcnow
@@ -21,12 +21,6 @@ from shouhu.core.principal import Channel, Principal
 from shouhu.core.settings import Settings
 from shouhu.core.text import has_control_characters
 
-# ASVS 2.2.1 / 3.2: one message for every failure, so it never tells whether the account
-# exists, is disabled or is locked; it says what to do next.
-SIGN_IN_FAILED = (
-    "Sign-in failed. Check your username and password. After repeated failures an account "
-    "is locked until an administrator unlocks it."
-)
 CODE_FAILED = "The code is not correct. Enter the current 6-digit code from your app."
 
 
@@ -48,40 +42,6 @@ def _anonymous(channel: Channel, source_address: str | None) -> Principal:
         channel=channel,
         source_address=source_address,
     )
-
-
-def _record_failure(
-    session: Session, *, user: User, settings: Settings, actor: Principal, reason: str
-) -> None:
-    now = utcnow()
-    session.add(SignInFailure(user_id=user.id, occurred_at=now))
-    session.flush()
-    record(
-        session,
-        actor=actor,
-        action="session:sign_in",
-        outcome="failure",
-        object_type="user",
-        object_id=user.id,
-        details={"reason": reason},
-    )
-    window_start = now - timedelta(minutes=settings.lockout_window_minutes)
-    recent = session.scalar(
-        select(func.count())
-        .select_from(SignInFailure)
-        .where(SignInFailure.user_id == user.id, SignInFailure.occurred_at >= window_start)
-    )
-    if user.locked_at is None and (recent or 0) >= settings.lockout_failures:
-        user.locked_at = now
-        sessions.end_user_sessions(session, user.id)
-        record(
-            session,
-            actor=actor,
-            action="user:lock",
-            object_type="user",
-            object_id=user.id,
-            details={"failures": recent, "window_minutes": settings.lockout_window_minutes},
-        )
 
 
 def check_password(
@@ -115,7 +75,9 @@ def check_password(
         raise AuthenticationError(SIGN_IN_FAILED, persist=True)
     password_ok = verify_password(user.password_hash, password)
     if not password_ok:
-        _record_failure(session, user=user, settings=settings, actor=actor, reason="password")
+        record_sign_in_failure(
+            session, user=user, settings=settings, actor=actor, reason="password"
+        )
         raise AuthenticationError(SIGN_IN_FAILED, persist=True)
     refusal = None
     if user.locked_at is not None:
@@ -170,15 +132,30 @@ def next_step(user: User, row: WebSession) -> NextStep:
     return NextStep.DONE
 
 
-def _accept_code(user: User, code: str) -> bool:
+def _accept_code(session: Session, user: User, code: str) -> bool:
     secret = user.mfa_secret
     if secret is None:
         return False
     step = mfa.matching_step(secret, code)
-    # Refuse a code whose step is not newer than the last one used: no replay.
+    # Refuse a code whose step is not newer than the last one used: no replay (ASVS 2.8.4).
     if step is None or (user.mfa_last_step is not None and step <= user.mfa_last_step):
         return False
-    user.mfa_last_step = step
+    # The check above read this session's copy; two sign-ins racing with one code both pass
+    # it. The database decides: only one conditional update can move the step forward
+    # (PostgreSQL re-checks the condition after the other's row lock is released).
+    moved = session.execute(
+        update(User)
+        .where(
+            User.id == user.id,
+            or_(User.mfa_last_step.is_(None), User.mfa_last_step < step),
+        )
+        .values(mfa_last_step=step)
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    # Recorded as already stored: the object must not write the step again at flush.
+    set_committed_value(user, "mfa_last_step", step)
     return True
 
 
@@ -193,8 +170,10 @@ def verify_mfa(
 ) -> tuple[str, WebSession]:
     """Check the TOTP code; on success rotate to a new session id with MFA passed."""
     actor = _anonymous("web", source_address)
-    if not user.mfa_enabled_at or not _accept_code(user, code):
-        _record_failure(session, user=user, settings=settings, actor=actor, reason="mfa_code")
+    if not user.mfa_enabled_at or not _accept_code(session, user, code):
+        record_sign_in_failure(
+            session, user=user, settings=settings, actor=actor, reason="mfa_code"
+        )
         if user.locked_at is not None:
             sessions.end_session(session, row)
             raise AuthenticationError(SIGN_IN_FAILED, persist=True)
@@ -222,7 +201,7 @@ def confirm_enrolment(
     source_address: str | None,
 ) -> tuple[str, WebSession]:
     """Confirm enrolment with a first valid code; the session becomes MFA-passed."""
-    if user.mfa_secret is None or not _accept_code(user, code):
+    if user.mfa_secret is None or not _accept_code(session, user, code):
         raise ValidationFailedError(CODE_FAILED, field="code")
     user.mfa_enabled_at = utcnow()
     row.mfa_passed = True

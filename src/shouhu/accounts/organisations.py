@@ -143,6 +143,25 @@ def create_organisation(
     return organisation
 
 
+def _check_may_disable(session: Session, actor: Principal, organisation: Organisation) -> None:
+    # Disabling an organisation signs out its users: an administrator must not shut out
+    # themselves, nor every operator (then only the shell could undo it: `shouhu orgs enable`).
+    if organisation.id == actor.organisation_id:
+        raise ConflictError("You cannot disable your own organisation.")
+    if organisation.type != OrgType.OPERATOR:
+        return
+    # Locked, in one order, so two administrators cannot each disable "the other" operator:
+    # the second waits, then sees the first's change (SQLite serialises writers anyway).
+    active_operators = session.scalars(
+        select(Organisation.id)
+        .where(Organisation.type == OrgType.OPERATOR.value, Organisation.active.is_(True))
+        .order_by(Organisation.id)
+        .with_for_update()
+    ).all()
+    if not set(active_operators) - {organisation.id}:
+        raise ConflictError("The last active operator organisation cannot be disabled.")
+
+
 def set_organisation_active(
     session: Session, *, actor: Principal, org_id: uuid.UUID, active: bool
 ) -> Organisation:
@@ -151,6 +170,8 @@ def set_organisation_active(
     organisation = session.get(Organisation, org_id)
     if organisation is None:
         raise NotFoundError("Organisation not found.")
+    if not active and organisation.active:
+        _check_may_disable(session, actor, organisation)
     if organisation.active != active:
         organisation.active = active
         record(

@@ -312,6 +312,7 @@ def password_submit(
     request: Request,
     db: Db,
     me: Self,
+    settings: SettingsDep,
     current_password: Annotated[str, Form(max_length=1024)],
     new_password: Annotated[str, Form(max_length=1024)],
     confirm_password: Annotated[str, Form(max_length=1024)],
@@ -330,8 +331,19 @@ def password_submit(
             actor=me.principal,
             current_password=current_password,
             new_password=new_password,
+            settings=settings,
             keep_session_id=me.session_row.id,
         )
+    except AuthenticationError as exc:
+        # Too many wrong current passwords: the account is locked and its sessions ended.
+        response = render(
+            request,
+            "accounts/sign_in.html",
+            {"next": "/", "error": gettext(exc.message)},
+            status=401,
+        )
+        response.delete_cookie(session_cookie_name(settings), path="/")
+        return response
     except DomainError as exc:
         if not exc.persist:
             db.rollback()

@@ -16,7 +16,7 @@ from shouhu.accounts.roles import Permission
 from shouhu.accounts.sessions import TOUCH_INTERVAL, token_digest
 from shouhu.core.audit.chain import record
 from shouhu.core.database import utcnow
-from shouhu.core.errors import NotFoundError, ValidationFailedError
+from shouhu.core.errors import ForbiddenError, NotFoundError, ValidationFailedError
 from shouhu.core.principal import Principal
 from shouhu.core.text import clean_line
 
@@ -39,10 +39,18 @@ def _may_manage_tokens_of(actor: Principal, user_id: uuid.UUID) -> bool:
 def create_token(
     session: Session, *, actor: Principal, user_id: uuid.UUID, name: str, days: int
 ) -> IssuedToken:
-    """Issue a token for a user (oneself, or any user for an operator)."""
+    """Issue a token for a user (oneself, or any user for an operator); never over the API."""
     user = session.get(User, user_id)
     if user is None or not _may_manage_tokens_of(actor, user_id):
         raise NotFoundError("User not found.")
+    if actor.channel == "api":
+        # A bearer token is one factor: were it able to mint tokens, a stolen one would
+        # outlive its own revocation. New tokens need a web session (password and second
+        # factor) or the operator's shell.
+        raise ForbiddenError(
+            "An API token cannot create tokens. Create one on your account page, "
+            "or ask an administrator."
+        )
     if not 1 <= days <= MAX_DAYS:
         raise ValidationFailedError(
             "A token lasts from 1 to {max} days.", field="days", max=MAX_DAYS
@@ -87,6 +95,35 @@ def revoke_token(session: Session, *, actor: Principal, token_id: uuid.UUID) -> 
             details={"user_id": str(row.user_id)},
         )
     return row
+
+
+def revoke_user_tokens(
+    session: Session, *, actor: Principal, user_id: uuid.UUID, reason: str
+) -> list[ApiToken]:
+    """Revoke every live token of a user at once, each with its audit event; return them."""
+    now = utcnow()
+    live = list(
+        session.scalars(
+            select(ApiToken)
+            .where(
+                ApiToken.user_id == user_id,
+                ApiToken.revoked_at.is_(None),
+                ApiToken.expires_at > now,
+            )
+            .order_by(ApiToken.created_at, ApiToken.id)
+        )
+    )
+    for row in live:
+        row.revoked_at = now
+        record(
+            session,
+            actor=actor,
+            action="token:revoke",
+            object_type="api_token",
+            object_id=row.id,
+            details={"user_id": str(user_id), "reason": reason},
+        )
+    return live
 
 
 def authenticate_bearer(session: Session, secret: str) -> tuple[User, ApiToken] | None:

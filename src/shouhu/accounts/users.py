@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import timedelta
 
 from pydantic import BaseModel, Field
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from shouhu.accounts import sessions
+from shouhu.accounts import sessions, tokens
 from shouhu.accounts.models import Organisation, SignInFailure, User, UserRole
 from shouhu.accounts.passwords import (
     PasswordPolicyError,
@@ -21,11 +22,24 @@ from shouhu.accounts.policies import require
 from shouhu.accounts.roles import OrgType, Permission, Role, role_allowed_in
 from shouhu.core.audit.chain import record
 from shouhu.core.database import utcnow
-from shouhu.core.errors import ConflictError, NotFoundError, ValidationFailedError
+from shouhu.core.errors import (
+    AuthenticationError,
+    ConflictError,
+    NotFoundError,
+    ValidationFailedError,
+)
 from shouhu.core.principal import Principal
+from shouhu.core.settings import Settings
 from shouhu.core.text import clean_line
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
+
+# ASVS 2.2.1 / 3.2: one message for every failure, so it never tells whether the account
+# exists, is disabled or is locked; it says what to do next.
+SIGN_IN_FAILED = (
+    "Sign-in failed. Check your username and password. After repeated failures an account "
+    "is locked until an administrator unlocks it."
+)
 
 PASSWORD_MESSAGES = {
     "too_short": "The password must have at least 8 characters.",
@@ -54,6 +68,51 @@ def principal_for(user: User, channel: str, source_address: str | None = None) -
         channel=channel,  # type: ignore[arg-type]
         source_address=source_address,
     )
+
+
+def record_sign_in_failure(
+    session: Session,
+    *,
+    user: User,
+    settings: Settings,
+    actor: Principal,
+    reason: str,
+    action: str = "session:sign_in",
+) -> None:
+    """Record a failed proof of identity; enough of them in the window lock the account.
+
+    ASVS 2.2.1: every guess at a secret of the account counts, wherever it is made (the
+    sign-in form, the second factor, the current password when changing it).
+    """
+    now = utcnow()
+    session.add(SignInFailure(user_id=user.id, occurred_at=now))
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action=action,
+        outcome="failure",
+        object_type="user",
+        object_id=user.id,
+        details={"reason": reason},
+    )
+    window_start = now - timedelta(minutes=settings.lockout_window_minutes)
+    recent = session.scalar(
+        select(func.count())
+        .select_from(SignInFailure)
+        .where(SignInFailure.user_id == user.id, SignInFailure.occurred_at >= window_start)
+    )
+    if user.locked_at is None and (recent or 0) >= settings.lockout_failures:
+        user.locked_at = now
+        sessions.end_user_sessions(session, user.id)
+        record(
+            session,
+            actor=actor,
+            action="user:lock",
+            object_type="user",
+            object_id=user.id,
+            details={"failures": recent, "window_minutes": settings.lockout_window_minutes},
+        )
 
 
 def checked_password_hash(password: str, field: str = "password") -> str:
@@ -205,6 +264,8 @@ def reset_password(
     record(
         session, actor=actor, action="user:password_reset", object_type="user", object_id=user.id
     )
+    # A reset answers a suspected compromise: tokens the old holder may have made go too.
+    tokens.revoke_user_tokens(session, actor=actor, user_id=user.id, reason="password_reset")
     return user
 
 
@@ -214,23 +275,33 @@ def change_own_password(
     actor: Principal,
     current_password: str,
     new_password: str,
+    settings: Settings,
     keep_session_id: str | None = None,
 ) -> User:
-    """Change one's own password after proving the current one; other sessions end."""
+    """Change one's own password after proving the current one; other sessions and tokens end.
+
+    A wrong current password counts toward lock-out like a failed sign-in; the failure that
+    locks the account raises `AuthenticationError` (the session has then ended).
+    """
     require(actor, Permission.ACCOUNT_SELF)
     user = session.get(User, actor.user_id)
     if user is None:
         raise NotFoundError("User not found.")
+    if user.locked_at is not None:
+        # Locked by guesses made in a request still running: no further guess is checked.
+        raise AuthenticationError(SIGN_IN_FAILED)
     if not verify_password(user.password_hash, current_password):
-        record(
+        # Otherwise a stolen session could guess the password here without limit.
+        record_sign_in_failure(
             session,
+            user=user,
+            settings=settings,
             actor=actor,
+            reason="current_password",
             action="user:password_change",
-            outcome="failure",
-            object_type="user",
-            object_id=user.id,
-            details={"reason": "wrong_current_password"},
         )
+        if user.locked_at is not None:
+            raise AuthenticationError(SIGN_IN_FAILED, persist=True)
         raise ValidationFailedError(
             "The current password is not correct.", field="current_password", persist=True
         )
@@ -245,4 +316,5 @@ def change_own_password(
     record(
         session, actor=actor, action="user:password_change", object_type="user", object_id=user.id
     )
+    tokens.revoke_user_tokens(session, actor=actor, user_id=user.id, reason="password_change")
     return user

@@ -1,4 +1,4 @@
-"""`shouhu orgs create`."""
+"""`shouhu orgs create|enable`."""
 
 from __future__ import annotations
 
@@ -49,3 +49,19 @@ def create(
         org = organisations.create_organisation(session, actor=cli_principal(), data=data)
         org_id = org.id
     out.print(str(org_id), highlight=False)
+
+
+@app.command()
+def enable(org: str = typer.Argument(..., help="The organisation: id or unique name.")) -> None:
+    """Enable a disabled organisation (its users can sign in again)."""
+    rt = runtime()
+    with reported_errors(), transaction(rt.sessions) as session:
+        organisation = find_organisation_by_ref(session, org)
+        if organisation is None:
+            fail(f"organisation not found: {org}")
+        was_active = organisation.active
+        organisations.set_organisation_active(
+            session, actor=cli_principal(), org_id=organisation.id, active=True
+        )
+        name = organisation.name
+    out.print(f"{name} was already enabled" if was_active else f"enabled {name}", highlight=False)

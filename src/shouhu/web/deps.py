@@ -9,6 +9,7 @@ from __future__ import annotations
 import hmac
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
@@ -25,7 +26,7 @@ from shouhu.accounts.sessions import ActiveSession, load_session
 from shouhu.accounts.tokens import authenticate_bearer
 from shouhu.accounts.users import principal_for
 from shouhu.core.crypto.keyring import refresh_if_rotated
-from shouhu.core.database import transaction
+from shouhu.core.database import READ_ONLY, transaction
 from shouhu.core.errors import AuthenticationError, ForbiddenError, ValidationFailedError
 from shouhu.core.principal import Principal
 from shouhu.core.settings import Settings
@@ -72,6 +73,21 @@ def get_db(request: Request) -> Iterator[Session]:
         yield session
 
 
+@contextmanager
+def read_only_db(request: Request) -> Iterator[Session]:
+    """A session for long reads that never write: no write lock held while it runs.
+
+    The counterpart of `core.database.read_only_session` for the web: it comes from the
+    application's own session factory, so it reads the database the requests use.
+    """
+    factory: sessionmaker[Session] = request.app.state.sessions
+    with factory() as session:
+        # Set on the connection before its transaction begins: SQLite then begins a plain
+        # (deferred) read instead of BEGIN IMMEDIATE.
+        session.connection(execution_options={READ_ONLY: True})
+        yield session
+
+
 Db = Annotated[Session, Depends(get_db, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
@@ -111,8 +127,15 @@ SubmittedCsrf = Annotated[str | None, Depends(submitted_csrf_token)]
 def _check_csrf(request: Request, supplied: str | None, expected: str) -> None:
     if request.method not in UNSAFE_METHODS:
         return
-    if not supplied or not expected or not hmac.compare_digest(supplied, expected):
+    # Compared as bytes: compare_digest refuses str with non-ASCII characters (a TypeError,
+    # hence a 500), and a token we issued is ASCII, so such a value simply does not match.
+    if not supplied or not expected or not hmac.compare_digest(_utf8(supplied), _utf8(expected)):
         raise CsrfError("The form has expired. Reload the page and try again.")
+
+
+def _utf8(value: str) -> bytes:
+    # surrogatepass: a form field may carry lone surrogates, which strict UTF-8 refuses.
+    return value.encode("utf-8", "surrogatepass")
 
 
 @dataclass(frozen=True)

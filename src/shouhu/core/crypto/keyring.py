@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import select
+from sqlalchemy import select, text, update
 
 from shouhu.core.crypto.models import CryptoKey, KeyPurpose, KeyStatus
 from shouhu.core.database import utcnow
@@ -116,7 +116,7 @@ class Keyring:
 
 
 def create_key(session: Session, master: bytes, purpose: KeyPurpose) -> CryptoKey:
-    """Generate a new data key of this purpose, store it wrapped, and return its row."""
+    """Generate the new active data key of this purpose; any active one becomes retiring."""
     key_id = new_key_id(purpose)
     if purpose is KeyPurpose.SIGNING:
         material = Ed25519PrivateKey.generate().private_bytes(
@@ -126,6 +126,13 @@ def create_key(session: Session, master: bytes, purpose: KeyPurpose) -> CryptoKe
         )
     else:
         material = secrets.token_bytes(KEY_BYTES)
+    # One active key per purpose (a unique index, migration 0004): the old key steps aside
+    # before the new one is written, so a rotation never holds two active keys, even briefly.
+    session.execute(
+        update(CryptoKey)
+        .where(CryptoKey.purpose == purpose.value, CryptoKey.status == KeyStatus.ACTIVE.value)
+        .values(status=KeyStatus.RETIRING.value)
+    )
     row = CryptoKey(
         id=key_id,
         purpose=purpose.value,
@@ -142,12 +149,49 @@ def unwrap_key(master: bytes, row: CryptoKey) -> bytes:
     return _unwrap(master, row.id, row.purpose, row.wrapped)
 
 
+def _key_rows(session: Session) -> list[CryptoKey]:
+    statement = select(CryptoKey).order_by(CryptoKey.created_at, CryptoKey.id)
+    # Another process may have changed rows this session already holds: read them afresh.
+    return list(session.scalars(statement.execution_options(populate_existing=True)))
+
+
+def _missing_purposes(rows: list[CryptoKey]) -> list[KeyPurpose]:
+    active = {r.purpose for r in rows if r.status == KeyStatus.ACTIVE}
+    return [purpose for purpose in KeyPurpose if purpose.value not in active]
+
+
+def _lock_key_table(session: Session) -> None:
+    # Two processes starting together on an empty database must not both create keys.
+    # PostgreSQL: EXCLUSIVE blocks other writers (and this same lock) until commit, while plain
+    # reads go on; the loser then reads the winner's keys. SQLite needs nothing: every write
+    # transaction begins IMMEDIATE (core.database), so the table was already ours to change.
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("LOCK TABLE crypto_keys IN EXCLUSIVE MODE"))
+
+
+def _refuse_duplicate_active_keys(rows: list[CryptoKey]) -> None:
+    active: dict[str, list[str]] = {}
+    for row in rows:
+        if row.status == KeyStatus.ACTIVE:
+            active.setdefault(row.purpose, []).append(row.id)
+    duplicated = {purpose: ids for purpose, ids in active.items() if len(ids) > 1}
+    if duplicated:
+        named = "; ".join(f"{p}: {', '.join(ids)}" for p, ids in sorted(duplicated.items()))
+        raise KeyError_(
+            f"more than one active key per purpose ({named}); data may be sealed or indexed "
+            "under either, so Shouhu will not start until only one key of each purpose is active"
+        )
+
+
 def load_keyring(session: Session, master: bytes) -> Keyring:
     """Load every data key, creating any purpose that has none yet (first start)."""
-    rows = list(session.scalars(select(CryptoKey).order_by(CryptoKey.created_at)))
-    for purpose in KeyPurpose:
-        if not any(r.purpose == purpose.value and r.status == KeyStatus.ACTIVE for r in rows):
+    rows = _key_rows(session)
+    if _missing_purposes(rows):
+        _lock_key_table(session)
+        rows = _key_rows(session)  # after the lock: a concurrent first start may have won
+        for purpose in _missing_purposes(rows):
             rows.append(create_key(session, master, purpose))
+    _refuse_duplicate_active_keys(rows)
     field_keys: dict[str, bytes] = {}
     active_field = ""
     retiring: set[str] = set()
