@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
+from shouhu.core.crypto.keyring import KeyError_
 from shouhu.core.errors import DomainError
 from shouhu.core.principal import Principal, system_principal
 from shouhu.core.runtime import Runtime, start
@@ -33,9 +34,13 @@ def settings() -> Settings:
         fail(f"invalid settings: {problems}")
 
 
-def runtime() -> Runtime:
-    """Start the runtime for a command: the database must already be migrated."""
-    return start(settings())
+def runtime(chosen: Settings | None = None, *, run_migrations: bool = False) -> Runtime:
+    """Start the runtime for a command (migrating first only if asked)."""
+    try:
+        return start(chosen or settings(), run_migrations=run_migrations)
+    except KeyError_ as exc:
+        # A wrong master key, or keys in a state the process refuses to run with: say which.
+        fail(f"the keys cannot be loaded: {exc}")
 
 
 def cli_principal() -> Principal:

@@ -12,11 +12,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy.orm import Session, sessionmaker
 
 from shouhu import demo as demo_data
-from shouhu.cli.context import err, fail, out
+from shouhu.cli.context import err, fail, out, runtime
 from shouhu.cli.context import settings as load_settings
 from shouhu.core import migrate
 from shouhu.core.database import transaction
-from shouhu.core.runtime import start
 from shouhu.core.settings import Settings, get_settings
 from shouhu.demo_registry import registry_is_empty, seed_registry
 from shouhu.web.app import create_app
@@ -26,7 +25,7 @@ DEMO_FILE = "demo-accounts.json"
 
 def run_server(settings: Settings, host: str, port: int, *, migrate_first: bool) -> None:
     """Start the runtime and serve the app with uvicorn."""
-    rt = start(settings, run_migrations=migrate_first)
+    rt = runtime(settings, run_migrations=migrate_first)
     if not migrate.is_current(rt.engine):
         fail("the database schema is not current: run `shouhu db upgrade` first")
     if rt.master_key_generated:
@@ -86,7 +85,7 @@ def demo(
     settings = load_settings()
     if settings.is_production:
         fail("`shouhu demo` does not run with SHOUHU_ENV=production")
-    rt = start(settings, run_migrations=True)
+    rt = runtime(settings, run_migrations=True)
     accounts_file = settings.data_dir / DEMO_FILE
     with transaction(rt.sessions) as session:
         if not demo_data.is_seeded(session):
