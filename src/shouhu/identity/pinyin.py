@@ -115,8 +115,13 @@ class Romanisation:
         A surname moved from the front to the back (or back to front) is a rotation, and a given
         name of several parts keeps its inner order, which sorting the parts would lose.
         """
-        count = len(self.parts)
-        return tuple("".join(self.parts[i:] + self.parts[:i]) for i in range(count))
+        return _rotations_joined(self.parts)
+
+
+@lru_cache(maxsize=65536)
+def _rotations_joined(parts: tuple[str, ...]) -> tuple[str, ...]:
+    # Cached: comparing a query with each candidate asks for the same rotations again and again.
+    return tuple("".join(parts[i:] + parts[:i]) for i in range(len(parts)))
 
 
 @cache

@@ -169,23 +169,37 @@ def stored_keys(profile: MatchProfile) -> set[BlockingKey]:
     return keys
 
 
+def _digests(kind: KeyKind, values: Iterable[str]) -> set[bytes]:
+    """`key_digest` of many values: the keyring and the domain looked up once."""
+    key, prefix, digest = current_keyring().blind_index_key, _KIND_PREFIXES[kind], hmac.digest
+    return {digest(key, prefix + value.encode(), "sha256")[:KEY_BYTES] for value in values}
+
+
 @dataclass(frozen=True, slots=True)
 class QueryKeys:
     """The keys a query looks up: `bounded` ones in full, `capped` ones up to a limit each."""
 
-    bounded: frozenset[BlockingKey]
-    capped: frozenset[BlockingKey]  # a name alone: a common one is shared by thousands
+    bounded: frozenset[bytes]
+    capped: frozenset[bytes]  # a name alone: a common one is shared by thousands
 
 
 def query_keys(profile: MatchProfile) -> QueryKeys:
-    """The keys to look a query's candidates up by."""
+    """The keys to look a query's candidates up by (the stored ones' digests, without kinds)."""
     texts = _name_texts(profile)
-    bounded = document_keys(profile.documents)
-    bounded.update(_key(KeyKind.NAME_UNDATED, text) for text in texts)
-    capped: set[BlockingKey] = set()
-    if profile.date_of_birth is None:
-        capped.update(_key(KeyKind.NAME, text) for text in texts)
+    bounded = {key.key for key in document_keys(profile.documents)}
+    bounded |= _digests(KeyKind.NAME_UNDATED, texts)
+    capped: set[bytes] = set()
+    born = profile.date_of_birth
+    if born is None:
+        capped = _digests(KeyKind.NAME, texts)
     else:
-        bounded.update(_dated_name_keys(texts, profile.date_of_birth))
-        bounded.update(birth_word_keys(profile))
+        year, day = str(born.year), born.strftime("%m-%d")
+        bounded |= _digests(KeyKind.NAME_YEAR, (f"{text}|{year}" for text in texts))
+        bounded |= _digests(KeyKind.NAME_DAY, (f"{text}|{day}" for text in texts))
+        sexes = [profile.sex] if profile.sex else SEXES
+        prefixes = _word_prefixes(profile)
+        bounded |= _digests(
+            KeyKind.BIRTH_WORD,
+            (f"{born.isoformat()}|{sex}|{prefix}" for sex in sexes for prefix in prefixes),
+        )
     return QueryKeys(frozenset(bounded), frozenset(capped))

@@ -173,10 +173,10 @@ def _found(
 ) -> dict[PersonRef, set[KeyKind]]:
     found: dict[PersonRef, set[KeyKind]] = defaultdict(set)
     for key in keys.bounded:
-        for person_id, kind in bounded.get(key.key, ()):
+        for person_id, kind in bounded.get(key, ()):
             found[person_id].add(kind)
     for key in keys.capped:
-        for person_id, kind in source.lookup_capped(key.key, cap=NAME_ONLY_CAP):
+        for person_id, kind in source.lookup_capped(key, cap=NAME_ONLY_CAP):
             found[person_id].add(kind)
     return found
 
@@ -227,7 +227,7 @@ def decide_many(
 ) -> list[Decision]:
     """Decide a batch: one key look-up and one profile fetch for all of them, then each alone."""
     keys = [query_keys(query) for query in queries]
-    bounded = source.lookup({key.key for query in keys for key in query.bounded})
+    bounded = source.lookup({key for query in keys for key in query.bounded})
     found = [_found(query, bounded, source) for query in keys]
     wanted = {
         person_id for candidates in found for person_id in _strongest(candidates, MAX_CANDIDATES)
