@@ -534,7 +534,7 @@ def test_an_imported_person_is_found_by_the_keys_of_another_spelling(
         return set(
             session.scalars(
                 select(RegistryBlockingKey.person_id).where(
-                    RegistryBlockingKey.key.in_([k.key for k in keys])
+                    RegistryBlockingKey.key.in_(list(keys))
                 )
             )
         )
