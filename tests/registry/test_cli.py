@@ -14,7 +14,6 @@ from shouhu.registry.models import RegistryPerson
 from tests.factories.registry import registry_row, write_csv
 
 if TYPE_CHECKING:
-
     from click.testing import Result
     from sqlalchemy import Engine
 

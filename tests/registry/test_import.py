@@ -533,9 +533,7 @@ def test_an_imported_person_is_found_by_the_keys_of_another_spelling(
         keys = lookup_keys(**query)
         return set(
             session.scalars(
-                select(RegistryBlockingKey.person_id).where(
-                    RegistryBlockingKey.key.in_(list(keys))
-                )
+                select(RegistryBlockingKey.person_id).where(RegistryBlockingKey.key.in_(list(keys)))
             )
         )
 
