@@ -1,11 +1,14 @@
 """Registry import throughput: rows per second for a first import, a re-import and an update.
 
-Usage: .venv/bin/python bench/registry_import.py [--rows 100000] [--chunk-rows 1000] [--url URL]
+Usage: .venv/bin/python bench/registry_import.py [--rows 100000] [--chunk-rows N] [--workers N]
+       [--url URL]
 Without --url it measures a fresh SQLite file and, if SHOUHU_TEST_DATABASE_URL is set, a fresh
 PostgreSQL database as well. The rows are synthetic Chinese persons from the test factories
-(tests/factories/registry.py), one record each. For each backend it prints:
+(tests/factories/registry.py), one record each. `--chunk-rows` and `--workers` default to what
+`shouhu registry import` uses (its `--workers`: one worker process per CPU, up to four; 1 keeps
+all the work in one process). It prints:
 
-- validation alone (every row through `validate_row`, no database), rows/s;
+- validation alone (every row through `validate_row`, in this process, no database), rows/s;
 - the first import into an empty registry, rows/s;
 - the same file again (nothing changes), rows/s;
 - the file with one more record for every tenth person (those persons are updated), rows/s;
@@ -25,12 +28,13 @@ from pathlib import Path
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
 
+from shouhu.cli.registry import DEFAULT_IMPORT_WORKERS
 from shouhu.core import migrate
 from shouhu.core.crypto.keyring import install_keyring, load_keyring
 from shouhu.core.database import make_engine, make_session_factory
 from shouhu.core.principal import system_principal
 from shouhu.identity.prc_id import latest_possible_date
-from shouhu.registry.importer import import_file, validate_row
+from shouhu.registry.importer import DEFAULT_CHUNK_ROWS, import_file, validate_row
 from shouhu.registry.models import RegistryBlockingKey, RegistryPerson, RegistryRecord
 
 # The synthetic rows come from the test factories, which live beside `src/`.
@@ -89,7 +93,9 @@ def _plan(session: Session, dialect: str) -> str:
     return "; ".join(str(row[0]).strip() for row in rows)
 
 
-def run(url: str, csv_path: Path, update_path: Path, rows: int, chunk_rows: int) -> None:
+def run(
+    url: str, csv_path: Path, update_path: Path, rows: int, *, chunk_rows: int, workers: int
+) -> None:
     """Import, re-import and update on one database; print the rates."""
     engine = make_engine(url)
     migrate.upgrade(engine)
@@ -103,7 +109,9 @@ def run(url: str, csv_path: Path, update_path: Path, rows: int, chunk_rows: int)
         ("10% with a new record", update_path),
     ):
         started = time.perf_counter()
-        result = import_file(factory, actor=actor, path=path, chunk_rows=chunk_rows)
+        result = import_file(
+            factory, actor=actor, path=path, chunk_rows=chunk_rows, workers=workers
+        )
         elapsed = time.perf_counter() - started
         assert result.complete, result.rejections[:5]
         counts = result.counts
@@ -129,7 +137,8 @@ def main() -> None:
     """Parse arguments, build the files, run each backend."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--chunk-rows", type=int, default=1000)
+    parser.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS)
+    parser.add_argument("--workers", type=int, default=DEFAULT_IMPORT_WORKERS)
     parser.add_argument("--url", help="a database URL to measure instead of the defaults")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
@@ -138,7 +147,10 @@ def main() -> None:
         csv_path = write_csv(tmp / "registry.csv", rows)
         extra = [{**row, "decision_number": row["decision_number"] + "-bis"} for row in rows[::10]]
         update_path = write_csv(tmp / "update.csv", rows + extra)
-        print(f"{args.rows:,} synthetic rows, chunks of {args.chunk_rows:,} rows")
+        print(
+            f"{args.rows:,} synthetic rows, chunks of {args.chunk_rows:,} rows,"
+            f" {args.workers} worker process(es) ({os.cpu_count()} CPUs)"
+        )
         install_keyring_for_validation(tmp)
         print(f"validation only          {_rate(len(rows), validation_rate(rows))}")
         targets: list[tuple[str, str, str | None]] = []
@@ -153,7 +165,14 @@ def main() -> None:
         for label, url, pg_name in targets:
             print(label)
             try:
-                run(url, csv_path, update_path, args.rows, args.chunk_rows)
+                run(
+                    url,
+                    csv_path,
+                    update_path,
+                    args.rows,
+                    chunk_rows=args.chunk_rows,
+                    workers=args.workers,
+                )
             finally:
                 if pg_name is not None:
                     _drop_pg(os.environ["SHOUHU_TEST_DATABASE_URL"], pg_name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import typer
@@ -16,6 +17,7 @@ from shouhu.matching.fit import MIN_PERSONS, refit
 from shouhu.matching.model import stated_model
 from shouhu.registry.importer import (
     DEFAULT_CHUNK_ROWS,
+    PARALLEL_MIN_ROWS,
     ImportInterruptedError,
     ImportResult,
     import_file,
@@ -26,6 +28,8 @@ app = typer.Typer(help="The registry of persons and their records.", no_args_is_
 
 SOME_REJECTED_EXIT = 1
 NOT_IMPORTED_EXIT = 2
+# One worker per core, up to four: beyond that the single writer (this process) is the limit.
+DEFAULT_IMPORT_WORKERS = min(os.cpu_count() or 1, 4)
 
 
 def _summary(result: ImportResult) -> list[tuple[str, str]]:
@@ -50,6 +54,13 @@ def import_command(
     ),
     chunk_rows: int = typer.Option(
         DEFAULT_CHUNK_ROWS, min=1, help="Rows per transaction (whole persons are never split)."
+    ),
+    workers: int = typer.Option(
+        DEFAULT_IMPORT_WORKERS,
+        min=1,
+        help="Processes that validate rows and seal new persons while this one writes (1: all"
+        f" in this process, as is any file of fewer than {PARALLEL_MIN_ROWS:,} rows). The"
+        " outcome is the same.",
     ),
 ) -> None:
     """Import registry persons and records; records are created `active`.
@@ -90,6 +101,7 @@ def import_command(
                     path=file,
                     chunk_rows=chunk_rows,
                     progress=show,
+                    workers=workers,
                 )
             except (TableFileError, ImportInterruptedError) as exc:
                 bar.stop()

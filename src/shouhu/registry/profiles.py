@@ -20,7 +20,7 @@ from shouhu.core.crypto.fields import open_sealed
 from shouhu.core.principal import Principal
 from shouhu.identity.documents import normalise_document
 from shouhu.identity.errors import IdentityError
-from shouhu.matching.blocking import KEYS_VERSION, BlockingKey, stored_keys
+from shouhu.matching.blocking import KEYS_VERSION, BlockingKey, KeyKind, stored_keys
 from shouhu.matching.profile import MatchProfile, ProfileDocument, ProfileName
 from shouhu.registry.models import (
     NameKind,
@@ -79,9 +79,19 @@ def profile_of_person(person: RegistryPerson) -> MatchProfile:
     )
 
 
+# Each kind's text, looked up once: reading `.value` of an enum member per key is measurably
+# slow when an import writes millions of keys.
+_KIND_TEXT: Final = {kind: kind.value for kind in KeyKind}
+
+
 def key_rows(person_id: uuid.UUID, keys: set[BlockingKey]) -> list[dict[str, Any]]:
     """Rows of `registry_blocking_keys` for one person."""
-    return [{"key": k.key, "person_id": person_id, "kind": k.kind.value} for k in keys]
+    return [{"key": k.key, "person_id": person_id, "kind": _KIND_TEXT[k.kind]} for k in keys]
+
+
+def key_tuples(person_id: object, keys: Iterable[BlockingKey]) -> list[tuple[bytes, object, str]]:
+    """`key_rows` as (key, person_id, kind) tuples, the id as the writer's driver takes it."""
+    return [(k.key, person_id, _KIND_TEXT[k.kind]) for k in keys]
 
 
 def refresh_persons(session: Session, persons: Sequence[RegistryPerson]) -> None:

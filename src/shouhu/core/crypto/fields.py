@@ -56,6 +56,29 @@ def seal(plaintext: bytes, aad: bytes, *, key_id: str | None = None) -> bytes:
     return bytes([ENVELOPE_VERSION, len(encoded_id)]) + encoded_id + nonce + ciphertext
 
 
+class FieldSealer:
+    """`seal` under the key active when the sealer was made, its AES-GCM context built once.
+
+    Building the cipher context costs about as much as sealing a short value, and a bulk
+    import seals hundreds of thousands: it makes one sealer per batch of rows instead (so a
+    key rotated meanwhile is used from the next batch on). The envelopes are `seal`'s.
+    """
+
+    def __init__(self, key_id: str | None = None) -> None:
+        """Take the active (or the named) field key from the installed keyring."""
+        keyring = current_keyring()
+        kid = key_id or keyring.active_field_key_id
+        encoded_id = kid.encode("ascii")
+        self.key_id = kid
+        self._header = bytes([ENVELOPE_VERSION, len(encoded_id)]) + encoded_id
+        self._cipher = AESGCM(keyring.field_key(kid))
+
+    def seal(self, plaintext: bytes, aad: bytes) -> bytes:
+        """Encrypt as `seal` does: version|len|key id|nonce|ct+tag, with a fresh nonce."""
+        nonce = secrets.token_bytes(NONCE_BYTES)
+        return self._header + nonce + self._cipher.encrypt(nonce, plaintext, aad)
+
+
 def envelope_key_id(envelope: bytes) -> str:
     """Return the id of the key an envelope was sealed under; fail if it is not an envelope."""
     if (
