@@ -1,16 +1,21 @@
 """Screening speed against a large synthetic registry (issue 3), on SQLite and PostgreSQL.
 
 Usage: .venv/bin/python bench/screening_speed.py [--persons 100000] [--queries 20000]
-       [--latency 2000] [--url URL]
+       [--latency 2000] [--workers N] [--url URL]
 (`--persons 1000000` for the full run.) For each backend it builds a registry of synthetic
 persons (`shouhu.registry.synthetic`) through `shouhu registry import` and prints:
 
-- import: rows/s of the first import (target >= 20,000 rows/s);
-- screen: queries/s of `shouhu screen`'s service over a file of queries of every kind
-  (target >= 5,000 queries/s on 2 cores against 10^6 persons);
+- import: rows/s of the first import, with the worker processes `shouhu registry import` uses
+  (target >= 20,000 rows/s);
+- screen: queries/s of `shouhu screen`'s service over a file of queries of every kind, in one
+  process and with the worker processes `shouhu screen` uses (target >= 5,000 queries/s on
+  2 cores against 10^6 persons);
 - one inquiry in-process, p50 and p99 (target p50 <= 1 ms, p99 <= 5 ms): the decision alone
   (look-up, decryption, scoring), and the decision with its audit event committed;
-- the candidates scored per query, and peak memory (target <= 2 GiB).
+- the candidates scored per query, and peak memory (target <= 2 GiB): of this process, and of
+  the largest worker process.
+
+`--workers` defaults to the CLI's default (one per CPU, up to four).
 
 The registry is written to the CSV as it is generated, so only a sample of persons (the ones
 the queries are about) is held in memory.
@@ -26,9 +31,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import Database, databases, rate
+from common import MASTER_KEY, Database, databases, rate
 from sqlalchemy import func, select
 
+from shouhu.cli.registry import DEFAULT_IMPORT_WORKERS
+from shouhu.cli.screen import DEFAULT_WORKERS
 from shouhu.core.database import read_only_session, transaction
 from shouhu.core.principal import system_principal
 from shouhu.core.settings import Settings
@@ -45,6 +52,7 @@ from shouhu.registry.synthetic import (
     write_registry_csv,
 )
 from shouhu.screening.files import screen_file
+from shouhu.screening.parallel import Parallel
 from shouhu.screening.queries import ValidQuery, parse_query
 from shouhu.screening.service import Matcher, screen
 
@@ -80,32 +88,51 @@ def build_files(tmp: Path, persons: int, queries: int) -> tuple[Path, Path, list
 
 
 def run(
-    db: Database, registry: Path, query_file: Path, valid: list[ValidQuery], latency: int
+    db: Database,
+    registry: Path,
+    query_file: Path,
+    valid: list[ValidQuery],
+    *,
+    latency: int,
+    workers: int,
 ) -> None:
     """Import, screen, time single inquiries; print the figures."""
     db.activate()
     actor = system_principal("cli")
     matcher = Matcher.from_settings(Settings(data_dir=Path("/nonexistent")))
     started = time.perf_counter()
-    imported = import_file(db.factory, actor=actor, path=registry, chunk_rows=5000)
+    imported = import_file(
+        db.factory,
+        actor=actor,
+        path=registry,
+        workers=min(workers, DEFAULT_IMPORT_WORKERS) if workers > 1 else 1,
+    )
     elapsed = time.perf_counter() - started
     with db.factory() as session:
         keys = session.scalar(select(func.count()).select_from(RegistryBlockingKey)) or 0
     persons = imported.counts.persons_created
     speed = rate(imported.rows_total, elapsed)
     print(f"  import   {speed}  ({persons:,} persons, {keys / persons:.1f} keys each)")
-    started = time.perf_counter()
-    summary = screen_file(
-        db.engine,
-        db.factory,
-        actor=actor,
-        path=query_file,
-        out=registry.with_name(f"answers-{db.label}.csv"),
-        matcher=matcher,
-        today=latest_possible_date(),
-    )
-    elapsed = time.perf_counter() - started
-    print(f"  screen   {rate(summary.rows, elapsed, 'queries')}  {dict(summary.outcomes)}")
+    for label, parallel in (
+        ("1 process", None),
+        (f"{workers} workers", Parallel(db.url, MASTER_KEY, workers) if workers > 1 else None),
+    ):
+        started = time.perf_counter()
+        summary = screen_file(
+            db.engine,
+            db.factory,
+            actor=actor,
+            path=query_file,
+            out=registry.with_name(f"answers-{db.label}.csv"),
+            matcher=matcher,
+            today=latest_possible_date(),
+            parallel=parallel,
+        )
+        elapsed = time.perf_counter() - started
+        speed = rate(summary.rows, elapsed, "queries")
+        print(f"  screen   {speed}  {label}: {dict(summary.outcomes)}")
+        if workers == 1:
+            break
     alone: list[float] = []
     candidates: list[int] = []
     with read_only_session(db.engine) as session:
@@ -137,6 +164,7 @@ def main() -> None:
     parser.add_argument("--persons", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=20_000)
     parser.add_argument("--latency", type=int, default=2_000, help="single inquiries to time")
+    parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS)
     parser.add_argument("--url", help="a database URL to measure instead of the defaults")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory, databases(Path(directory), args.url) as dbs:
@@ -144,9 +172,10 @@ def main() -> None:
         registry, query_file, valid = build_files(tmp, args.persons, args.queries)
         for db in dbs:
             print(db.label)
-            run(db, registry, query_file, valid, args.latency)
+            run(db, registry, query_file, valid, latency=args.latency, workers=args.workers)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak memory (this process, all backends): {peak:,.0f} MiB")
+    worker = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"peak memory: this process {peak:,.0f} MiB, largest worker {worker:,.0f} MiB")
 
 
 if __name__ == "__main__":

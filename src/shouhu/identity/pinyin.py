@@ -231,7 +231,10 @@ def surname_readings(surname: str) -> Unit:
     return tuple(dict.fromkeys(reading for reading in ordered if all(reading)))
 
 
-def given_name_readings(given: str) -> list[Unit]:
+# Given names repeat far more than whole names (伟, 芳, 志强 …), and pypinyin is most of the
+# cost of normalising a name that the whole-name cache has not seen.
+@lru_cache(maxsize=65536)
+def given_name_readings(given: str) -> tuple[Unit, ...]:
     """For each character of a given name, its readings in names, the most likely first.
 
     pypinyin's phrase-aware reading leads where the phrase table chose it against the
@@ -244,7 +247,7 @@ def given_name_readings(given: str) -> list[Unit]:
         table = tuple(fold_syllable(s) for s in GIVEN_NAME_READINGS.get(character, ()))
         lead = (in_context,) if in_context != alone else ()
         choices.append(tuple((reading,) for reading in _unique((*lead, *table, in_context, alone))))
-    return choices
+    return tuple(choices)
 
 
 def _k_best(choices: Sequence[Unit], limit: int) -> list[tuple[int, ...]]:

@@ -2,9 +2,10 @@
 
 The file streams in chunks: each chunk is matched in a read-only session (on SQLite it holds no
 write lock, so imports and inquiries go on meanwhile), audited in a short transaction of its own,
-and only then written out, so that no answer leaves without its audit event. From the second
-chunk on, chunks are parsed and matched in worker processes (`screening.parallel`), one per
-core, while this process audits and writes them in order.
+and only then written out, so that no answer leaves without its audit event. A file of more
+than one chunk is parsed and matched in worker processes (`screening.parallel`), one per core,
+while this process audits and writes the answers in order (and matches chunks itself while the
+workers are busy).
 """
 
 from __future__ import annotations
@@ -140,7 +141,7 @@ def _answered(
         return
     setup = WorkerSetup(parallel.url, parallel.master_key, run.matcher, run.today)
     with worker_pool(setup, parallel.workers) as pool:
-        yield from pool.map_in_order(itertools.chain([first, second], chunks))
+        yield from pool.map_in_order(itertools.chain([first, second], chunks), run.match_here)
 
 
 def _screen_into(

@@ -3,14 +3,16 @@
 Matching is CPU work in Python, so a file is screened on several cores by processes, not threads.
 Each worker opens its own engine (read-only sessions) and loads the keyring itself from the
 master key it is handed through the pool's pipe (never written anywhere). Chunks go out and
-come back in order; at most two per worker are in flight, so a file of any size streams.
+come back in order; at most two per worker are in flight, so a file of any size streams. While
+every worker is busy (and while they start, which takes a second or two) the calling process
+matches the next chunk itself rather than wait.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -26,6 +28,8 @@ from shouhu.screening.queries import RawRow, parse_rows
 from shouhu.screening.service import Matcher, ScreeningResult, match_queries
 
 IN_FLIGHT_PER_WORKER: Final = 2
+# Answers held for writing, in the pool's and this process's hands together, per worker.
+HELD_PER_WORKER: Final = 4
 
 
 @dataclass(frozen=True)
@@ -74,16 +78,35 @@ class WorkerPool:
         """Wrap `pool` of `workers` processes."""
         self.pool = pool
         self.limit = workers * IN_FLIGHT_PER_WORKER
+        self.held = workers * HELD_PER_WORKER
 
-    def map_in_order(self, chunks: Iterable[list[RawRow]]) -> Iterator[list[ScreeningResult]]:
-        """Each chunk's results, in order, with a bounded number of chunks in flight."""
-        pending: deque[AsyncResult[list[ScreeningResult]]] = deque()
+    def map_in_order(
+        self, chunks: Iterable[list[RawRow]], here: Callable[[list[RawRow]], list[ScreeningResult]]
+    ) -> Iterator[list[ScreeningResult]]:
+        """Each chunk's results, in order; `here` matches a chunk when every worker is busy."""
+        pending: deque[AsyncResult[list[ScreeningResult]] | list[ScreeningResult]] = deque()
+        in_pool = 0
         for chunk in chunks:
-            pending.append(self.pool.apply_async(_match_chunk, (chunk,)))
-            if len(pending) >= self.limit:
-                yield pending.popleft().get()
+            while pending and (len(pending) >= self.held or _ready(pending[0])):
+                head = pending.popleft()
+                if isinstance(head, list):
+                    yield head
+                else:
+                    in_pool -= 1
+                    yield head.get()
+            if in_pool < self.limit:
+                pending.append(self.pool.apply_async(_match_chunk, (chunk,)))
+                in_pool += 1
+            else:
+                pending.append(here(chunk))
         while pending:
-            yield pending.popleft().get()
+            head = pending.popleft()
+            yield head if isinstance(head, list) else head.get()
+
+
+def _ready(entry: AsyncResult[list[ScreeningResult]] | list[ScreeningResult]) -> bool:
+    """Whether a held entry's answers can be written now."""
+    return isinstance(entry, list) or entry.ready()
 
 
 @contextmanager
