@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect
@@ -72,11 +72,6 @@ class UUIDPrimaryKey:
         return self.id
 
 
-# The most SQLite maps: it stops at the file's size and at its build's limit (2 GiB in common
-# builds); 64-bit address space makes asking for more free.
-SQLITE_MMAP_BYTES: Final = 64 * 2**30
-
-
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     # Take transaction control from pysqlite (whose implicit BEGIN breaks SAVEPOINT and
     # rollback-per-test); SQLAlchemy's "begin" event below emits BEGIN itself.
@@ -87,11 +82,6 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    # Reads through a memory map instead of read() calls and a 2 MiB private page cache: a
-    # candidate look-up touches random pages of indexes that reach gigabytes at 10⁶ persons,
-    # and halved the time of those look-ups (docs/benchmarks.md). The mapped pages are the
-    # operating system's file cache, shared, not this process's memory.
-    cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
     cursor.close()
 
 
