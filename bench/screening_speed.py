@@ -1,7 +1,7 @@
 """Screening speed against a large synthetic registry (issue 3), on SQLite and PostgreSQL.
 
 Usage: .venv/bin/python bench/screening_speed.py [--persons 100000] [--queries 20000]
-       [--latency 2000] [--workers N] [--url URL]
+       [--latency 2000] [--workers N] [--url URL [--no-import]]
 (`--persons 1000000` for the full run.) For each backend it builds a registry of synthetic
 persons (`shouhu.registry.synthetic`) through `shouhu registry import` and prints:
 
@@ -15,7 +15,8 @@ persons (`shouhu.registry.synthetic`) through `shouhu registry import` and print
 - the candidates scored per query, and peak memory (target <= 2 GiB): of this process, and of
   the largest worker process.
 
-`--workers` defaults to the CLI's default (one per CPU, up to four).
+`--workers` defaults to the CLI's default (one per CPU, up to four). `--no-import` measures
+screening again on a registry an earlier run with the same `--url` and `--persons` built.
 
 The registry is written to the CSV as it is generated, so only a sample of persons (the ones
 the queries are about) is held in memory.
@@ -95,11 +96,20 @@ def run(
     *,
     latency: int,
     workers: int,
+    skip_import: bool = False,
 ) -> None:
     """Import, screen, time single inquiries; print the figures."""
     db.activate()
-    actor = system_principal("cli")
     matcher = Matcher.from_settings(Settings(data_dir=Path("/nonexistent")))
+    if not skip_import:
+        import_registry(db, registry, workers=workers)
+    screen_queries(db, registry, query_file, matcher, workers=workers)
+    single_inquiries(db, valid[:latency], matcher)
+
+
+def import_registry(db: Database, registry: Path, *, workers: int) -> None:
+    """Import the registry file; print rows/s and keys per person."""
+    actor = system_principal("cli")
     started = time.perf_counter()
     imported = import_file(
         db.factory,
@@ -113,6 +123,13 @@ def run(
     persons = imported.counts.persons_created
     speed = rate(imported.rows_total, elapsed)
     print(f"  import   {speed}  ({persons:,} persons, {keys / persons:.1f} keys each)")
+
+
+def screen_queries(
+    db: Database, registry: Path, query_file: Path, matcher: Matcher, *, workers: int
+) -> None:
+    """Screen the query file in one process, then with workers; print queries/s."""
+    actor = system_principal("cli")
     for label, parallel in (
         ("1 process", None),
         (f"{workers} workers", Parallel(db.url, MASTER_KEY, workers) if workers > 1 else None),
@@ -133,11 +150,16 @@ def run(
         print(f"  screen   {speed}  {label}: {dict(summary.outcomes)}")
         if workers == 1:
             break
+
+
+def single_inquiries(db: Database, valid: list[ValidQuery], matcher: Matcher) -> None:
+    """Time inquiries one at a time: the decision alone, and with its audit event committed."""
+    actor = system_principal("cli")
     alone: list[float] = []
     candidates: list[int] = []
     with read_only_session(db.engine) as session:
         source = RegistryCandidates(session)
-        for query in valid[:latency]:
+        for query in valid:
             started = time.perf_counter()
             decision = decide_many(
                 [query.profile], source, model=matcher.model, thresholds=matcher.thresholds
@@ -145,7 +167,7 @@ def run(
             alone.append(time.perf_counter() - started)
             candidates.append(decision.candidates)
     audited: list[float] = []
-    for query in valid[:latency]:
+    for query in valid:
         started = time.perf_counter()
         with transaction(db.factory) as session:
             screen(session, actor=actor, queries=[query], matcher=matcher, purpose="bench")
@@ -166,13 +188,24 @@ def main() -> None:
     parser.add_argument("--latency", type=int, default=2_000, help="single inquiries to time")
     parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS)
     parser.add_argument("--url", help="a database URL to measure instead of the defaults")
+    parser.add_argument("--no-import", action="store_true", help="the --url registry is built")
     args = parser.parse_args()
+    if args.no_import and not args.url:
+        parser.error("--no-import needs --url")
     with tempfile.TemporaryDirectory() as directory, databases(Path(directory), args.url) as dbs:
         tmp = Path(directory)
         registry, query_file, valid = build_files(tmp, args.persons, args.queries)
         for db in dbs:
             print(db.label)
-            run(db, registry, query_file, valid, latency=args.latency, workers=args.workers)
+            run(
+                db,
+                registry,
+                query_file,
+                valid,
+                latency=args.latency,
+                workers=args.workers,
+                skip_import=args.no_import,
+            )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     worker = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"peak memory: this process {peak:,.0f} MiB, largest worker {worker:,.0f} MiB")

@@ -8,6 +8,7 @@ from datetime import date
 
 import pytest
 from sqlalchemy import event, func, select
+from sqlalchemy import text as sql_text
 
 from shouhu.core.audit.models import AuditEvent
 from shouhu.core.errors import ConflictError, ForbiddenError
@@ -542,3 +543,17 @@ def test_an_imported_person_is_found_by_the_keys_of_another_spelling(
     assert found(names=["单田芳"], document_numbers=[]) == {c.id}  # simplified
     assert found(names=[], document_numbers=[long_number]) == {c.id}  # the 18-digit form
     assert found(names=["Nobody Here"], document_numbers=["E00000001"]) == set()
+
+
+def test_an_import_leaves_planner_statistics_for_the_key_look_ups(session_factory, tmp_path):
+    # Without them PostgreSQL scans the whole key table for each batch of look-ups.
+    import_rows(
+        session_factory, tmp_path / "r.csv", [registry_row(external_id=f"P{i}") for i in range(3)]
+    )
+    with session_factory() as session:
+        if session.get_bind().dialect.name != "postgresql":
+            return  # SQLite looks keys up through the primary key with or without statistics
+        sampled = session.scalar(
+            sql_text("SELECT count(*) FROM pg_stats WHERE tablename = 'registry_blocking_keys'")
+        )
+    assert sampled

@@ -74,6 +74,7 @@ from shouhu.registry.indexes import (
     document_number_index,
     record_fingerprint,
 )
+from shouhu.registry.maintenance import refresh_planner_statistics
 from shouhu.registry.models import (
     AUTHORITY_LENGTH,
     EXTERNAL_ID_LENGTH,
@@ -1563,6 +1564,10 @@ def import_file(
                 if second.take(number, cells, outcome) and progress is not None:
                     progress(second.processed, scan.rows_total)
     second.finish()
+    counts = writer.counts
+    if counts.persons_created or counts.persons_updated:
+        with factory() as session, session.begin():
+            refresh_planner_statistics(session)
     if progress is not None:
         progress(second.processed, scan.rows_total)
     _write_report(report, second.rejections)

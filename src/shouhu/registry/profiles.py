@@ -22,6 +22,7 @@ from shouhu.identity.documents import normalise_document
 from shouhu.identity.errors import IdentityError
 from shouhu.matching.blocking import KEYS_VERSION, BlockingKey, KeyKind, stored_keys
 from shouhu.matching.profile import MatchProfile, ProfileDocument, ProfileName
+from shouhu.registry.maintenance import refresh_planner_statistics
 from shouhu.registry.models import (
     NameKind,
     RegistryBlockingKey,
@@ -152,6 +153,8 @@ def rebuild_stale(
     while True:
         with begin() as session:
             done = rebuild_batch(session, actor=actor)
+            if not done and total:
+                refresh_planner_statistics(session)
         if not done:
             return total
         total += done
