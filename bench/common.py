@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -91,3 +92,48 @@ def databases(tmp: Path, url: str | None = None) -> Iterator[list[Database]]:
 def rate(count: int, seconds: float, unit: str = "rows") -> str:
     """`count` per second, with the time taken."""
     return f"{count / seconds:>9,.0f} {unit}/s ({seconds:6.1f} s)"
+
+
+def _children(task: Path) -> list[str]:
+    try:
+        return (task / "children").read_text().split()
+    except FileNotFoundError:
+        return []  # the thread ended meanwhile
+
+
+class ChildMemory:
+    """The largest resident size any child process reached, sampled twice a second.
+
+    `getrusage(RUSAGE_CHILDREN)` is no use for spawned workers: it counts a child from the
+    moment it is forked, when it still shares all of this process's pages.
+    """
+
+    def __init__(self) -> None:
+        """Start sampling in a daemon thread."""
+        self.peak_kib = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        tasks = Path(f"/proc/{os.getpid()}/task")
+        while not self._stop.wait(0.5):
+            try:
+                # Each thread's children: a pool may start its processes from its own thread.
+                pids = {pid for task in tasks.iterdir() for pid in _children(task)}
+            except OSError:
+                return  # not Linux: nothing to report
+            for pid in pids:
+                try:
+                    status = Path(f"/proc/{pid}/status").read_text()
+                except OSError:
+                    continue  # ended meanwhile
+                for line in status.splitlines():
+                    if line.startswith("VmHWM:"):
+                        self.peak_kib = max(self.peak_kib, int(line.split()[1]))
+
+    def stop(self) -> int:
+        """Stop sampling; the peak in MiB."""
+        self._stop.set()
+        self._thread.join()
+        return self.peak_kib // 1024

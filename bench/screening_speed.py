@@ -32,7 +32,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import MASTER_KEY, Database, databases, rate
+from common import MASTER_KEY, ChildMemory, Database, databases, rate
 from sqlalchemy import func, select
 
 from shouhu.cli.registry import DEFAULT_IMPORT_WORKERS
@@ -192,6 +192,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.no_import and not args.url:
         parser.error("--no-import needs --url")
+    children = ChildMemory()
     with tempfile.TemporaryDirectory() as directory, databases(Path(directory), args.url) as dbs:
         tmp = Path(directory)
         registry, query_file, valid = build_files(tmp, args.persons, args.queries)
@@ -207,8 +208,7 @@ def main() -> None:
                 skip_import=args.no_import,
             )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    worker = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(f"peak memory: this process {peak:,.0f} MiB, largest worker {worker:,.0f} MiB")
+    print(f"peak memory: this process {peak:,.0f} MiB, largest worker {children.stop():,} MiB")
 
 
 if __name__ == "__main__":
