@@ -14,6 +14,7 @@ from shouhu.core.settings import Settings
 from shouhu.demo_registry import registry_is_empty, seed_registry
 from shouhu.identity.prc_id import latest_possible_date
 from shouhu.registry.models import RegistryPerson
+from shouhu.registry.policy import InquiryPurpose
 from shouhu.screening.files import screen_file
 from shouhu.screening.service import Matcher
 
@@ -40,7 +41,7 @@ def test_the_demo_registry_is_seeded_and_its_sample_queries_are_answered(
         assert not registry_is_empty(session)
     settings = Settings(data_dir=tmp_path)
     assert settings.resolved_match_weights == seeded.weights_file
-    matcher = Matcher.from_settings(settings)
+    matcher = Matcher.from_settings(settings, purpose=InquiryPurpose.CLOSE_CONTACT)
     assert matcher.model.version.startswith("fitted-")
     out = tmp_path / "answers.csv"
     summary = screen_file(

@@ -1,7 +1,8 @@
 import pytest
 
 from shouhu.registry.models import RecordKind
-from shouhu.registry.offences import CatalogueError, OffenceCategory, catalogue, parse_catalogue
+from shouhu.registry.offences import CatalogueError, OffenceCategory, parse_catalogue
+from shouhu.registry.policy import catalogue
 
 # The offences the 2020 Opinions and the Minors Law art. 62 name, with their legal basis.
 REQUIRED = {

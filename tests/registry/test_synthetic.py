@@ -17,7 +17,7 @@ from shouhu.identity.regions import is_current_region, is_known_region
 from shouhu.identity.surnames import COMPOUND_SURNAMES
 from shouhu.registry import synthetic
 from shouhu.registry.importer import COLUMNS, import_file, validate_row
-from shouhu.registry.offences import catalogue
+from shouhu.registry.policy import catalogue
 from shouhu.registry.synthetic import (
     AS_OF,
     EXPECTED,

@@ -163,7 +163,9 @@ def test_each_chunk_is_audited_with_counts_and_no_personal_data(engine, tmp_path
         [4, 2, 1, 0, 1],  # q1-q4: hit, hit, invalid, possible_match
         [3, 0, 0, 1, 2],  # q5-q7: no_record, invalid, invalid
     ]
-    assert {d["purpose"] for d in details} == {"file"}
+    assert {(d["via"], d["inquiry_purpose"], d["policy_version"]) for d in details} == {
+        ("file", "school_staff", 1)
+    }
     text = " ".join(event.details for event in events)
     for secret in ("王小明", "Иванова", NUMBER, "751234568", "1979-01-02"):
         assert secret not in text
@@ -249,3 +251,35 @@ def test_worker_processes_give_the_same_answers_in_the_same_order(engine, tmp_pa
             select(AuditEvent.details).where(AuditEvent.action == "cli:screening:screen")
         ).all()
     assert len(chunks) == 1 + 11  # one chunk of 21 rows, then 11 chunks of at most 2
+
+
+def test_only_records_that_count_for_the_purpose_produce_a_hit(cli_engine, tmp_path):
+    # Minors Law art. 62 covers abuse; the 2020 Opinions' school staff inquiry does not.
+    row = registry_row(external_id="C", record_kind="conviction", offence="abuse")
+    imported = shouhu("registry", "import", str(write_csv(tmp_path / "registry.csv", [row])))
+    assert imported.exit_code == 0, imported.output
+    path = write_csv(tmp_path / "q.csv", queries()[:1], columns=COLUMNS)
+    answers = {}
+    for purpose in ("school_staff", "close_contact", "annual_recheck", "teacher_qualification"):
+        out = tmp_path / f"{purpose}.csv"
+        result = shouhu("screen", str(path), "--out", str(out), "--explain", "--purpose", purpose)
+        assert result.exit_code == 0, result.output
+        assert f"purpose        {purpose} (policy 1)" in result.output
+        [answers[purpose]] = read(out)
+    assert {purpose: answer["outcome"] for purpose, answer in answers.items()} == {
+        "school_staff": "no_record",
+        "close_contact": "hit",
+        "annual_recheck": "hit",
+        "teacher_qualification": "no_record",
+    }
+    # The person matched: the reviewer's explanation says why the answer is still no record.
+    assert answers["school_staff"]["reasons"].endswith("rule=no_record_in_scope")
+    assert answers["close_contact"]["matched_external_id"] == "C"
+
+
+def test_an_unknown_purpose_is_refused_with_the_choices(engine, tmp_path):
+    path = write_csv(tmp_path / "q.csv", queries()[:1], columns=COLUMNS)
+    result = shouhu("screen", str(path), "--out", str(tmp_path / "a.csv"), "--purpose", "lottery")
+    assert result.exit_code == 2
+    assert "school_staff" in result.output
+    assert not (tmp_path / "a.csv").exists()

@@ -1,4 +1,4 @@
-"""`shouhu screen FILE --out OUT [--explain]`."""
+"""`shouhu screen FILE --out OUT [--explain] [--purpose P]`."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from shouhu.cli.context import cli_principal, err, fail, out, reported_errors, r
 from shouhu.core.tabular import TableFileError
 from shouhu.identity.prc_id import latest_possible_date
 from shouhu.matching.model import WeightsError
+from shouhu.registry.policy import InquiryPurpose
 from shouhu.screening.files import CHUNK_ROWS, screen_file
 from shouhu.screening.parallel import Parallel
 from shouhu.screening.service import Matcher, StaleKeysError
@@ -36,20 +37,25 @@ def screen(
         min=1,
         help="Processes that match chunks from the second chunk on (1: all in this process).",
     ),
+    purpose: InquiryPurpose = typer.Option(
+        InquiryPurpose.SCHOOL_STAFF.value,
+        help="The inquiry's purpose: the disclosure policy says which records count for it.",
+    ),
 ) -> None:
     """Screen every row of a file against the registry.
 
     Columns: reference, name, id_type, id_number, date_of_birth, sex, nationality. The output
     has one row per input row, in order: reference, outcome (hit, possible_match, no_record, or
     invalid with a message naming the field), score; with --explain also matched_external_id
-    and reasons. A row that fails validation does not stop the file.
+    and reasons. A row that fails validation does not stop the file. Only records that count for
+    --purpose under the current disclosure policy produce a hit.
 
     Exit status: 0 when the file was screened (whatever the answers); 2 when it could not be
     (unreadable input, bad header, unwritable output, stale matching keys).
     """
     rt = runtime()
     try:
-        matcher = Matcher.from_settings(rt.settings)
+        matcher = Matcher.from_settings(rt.settings, purpose=purpose)
     except WeightsError as exc:
         fail(str(exc), code=NOT_SCREENED_EXIT)
     with Progress(
@@ -79,6 +85,9 @@ def screen(
             except (TableFileError, StaleKeysError) as exc:
                 bar.stop()
                 fail(str(exc), code=NOT_SCREENED_EXIT)
+    scope = matcher.scope
+    purpose_line = f"{scope.purpose.value} (policy {scope.policy_version})"
+    out.print(f"purpose        {purpose_line}", highlight=False)
     out.print(f"rows screened  {summary.rows}", highlight=False)
     for outcome in ("hit", "possible_match", "no_record", "invalid"):
         out.print(f"{outcome:<15}{summary.outcomes.get(outcome, 0)}", highlight=False)

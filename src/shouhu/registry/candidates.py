@@ -19,13 +19,12 @@ from shouhu.core.crypto.fields import open_sealed
 from shouhu.matching.blocking import KeyKind
 from shouhu.matching.engine import Candidate, PersonRef
 from shouhu.matching.profile import MatchProfile
-from shouhu.registry.models import RecordStatus, RegistryPerson
+from shouhu.registry.models import RegistryPerson
+from shouhu.registry.policy import RecordScope
 
 # Keys per statement: SQLite allows 32,766 parameters; smaller statements plan as fast.
 LOOKUP_BATCH: Final = 500
 _KINDS: Final = {kind.value: kind for kind in KeyKind}
-# Until the disclosure policy lands (issue 4) every active record counts for every inquiry.
-_ACTIVE: Final = RecordStatus.ACTIVE.value
 
 
 class _Dialect:
@@ -48,13 +47,18 @@ class _Dialect:
 
 
 class RegistryCandidates:
-    """Candidates from the registry tables, in the caller's session and transaction."""
+    """Candidates from the registry tables, in the caller's session and transaction.
 
-    def __init__(self, session: Session) -> None:
+    A candidate is `in_scope` when they hold a record that counts under `scope` (the disclosure
+    policy's rule for the inquiry's purpose).
+    """
+
+    def __init__(self, session: Session, scope: RecordScope) -> None:
         """Look candidates up in `session` (its connection, inside its transaction)."""
         connection = session.connection()
         self.dialect = _Dialect(connection.dialect.name)
         self.driver = connection.connection.driver_connection
+        self.scope = scope
 
     def _rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         cursor = self.driver.cursor()  # type: ignore[union-attr]
@@ -63,6 +67,10 @@ class RegistryCandidates:
             return list(cursor.fetchall())
         finally:
             cursor.close()
+
+    def _marks(self, count: int) -> str:
+        # An empty IN () is a syntax error; a purpose with nothing in scope matches nothing.
+        return ", ".join([self.dialect.mark] * count) if count else "NULL"
 
     def _where(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
         clause, as_array = self.dialect.any_of(column, len(values))
@@ -87,18 +95,24 @@ class RegistryCandidates:
 
     def profiles(self, person_ids: Collection[PersonRef]) -> Mapping[PersonRef, Candidate]:
         """Each person's profile (one decryption) and whether they hold an active record."""
-        mark = self.dialect.mark
-        active = f"SELECT 1 FROM registry_records r WHERE r.person_id = p.id AND r.status = {mark}"  # noqa: S608 - a placeholder
+        scope = self.scope
+        counting = [*scope.statuses, *scope.record_kinds, *scope.offences]
+        in_scope = (
+            "SELECT 1 FROM registry_records r WHERE r.person_id = p.id"  # noqa: S608 - placeholders only
+            f" AND r.status IN ({self._marks(len(scope.statuses))})"
+            f" AND r.kind IN ({self._marks(len(scope.record_kinds))})"
+            f" AND r.offence IN ({self._marks(len(scope.offences))})"
+        )
         aad = RegistryPerson.match_profile.aad_for_row
         found: dict[PersonRef, Candidate] = {}
         values = list(person_ids)
         for start in range(0, len(values), LOOKUP_BATCH):
             clause, params = self._where("p.id", values[start : start + LOOKUP_BATCH])
             sql = (
-                f"SELECT p.id, p.external_id, p.match_profile, EXISTS ({active})"  # noqa: S608 - placeholders only
+                f"SELECT p.id, p.external_id, p.match_profile, EXISTS ({in_scope})"  # noqa: S608 - placeholders only
                 f" FROM registry_persons p WHERE {clause}"
             )
-            for raw_id, external_id, sealed, counts in self._rows(sql, [_ACTIVE, *params]):
+            for raw_id, external_id, sealed, counts in self._rows(sql, [*counting, *params]):
                 if sealed is None:
                     # Stale persons are refused before screening starts (`check_keys_current`).
                     continue

@@ -87,7 +87,7 @@ from shouhu.registry.models import (
     RegistryPerson,
     RegistryRecord,
 )
-from shouhu.registry.offences import catalogue
+from shouhu.registry.policy import catalogue
 from shouhu.registry.profiles import build_profile, key_tuples, profile_of_person
 
 if TYPE_CHECKING:

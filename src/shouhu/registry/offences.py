@@ -1,17 +1,13 @@
-"""The offence catalogue: the codes a registry record may name, read once from package data."""
+"""The offence catalogue: the codes a registry record may name (part of the disclosure policy)."""
 
 from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import cache
-from importlib import resources
 from typing import Any
 
 from shouhu.registry.models import RecordKind
-
-CATALOGUE_FILE = "offences.toml"
 
 
 class OffenceCategory(StrEnum):
@@ -84,10 +80,3 @@ def parse_catalogue(text: str) -> OffenceCatalogue:
             raise CatalogueError(f"offence {offence.code} allows no record kind")
         offences[offence.code] = offence
     return OffenceCatalogue(version=version, offences=offences)
-
-
-@cache
-def catalogue() -> OffenceCatalogue:
-    """The packaged offence catalogue (read once per process)."""
-    text = resources.files("shouhu.registry").joinpath("data", CATALOGUE_FILE).read_text("utf-8")
-    return parse_catalogue(text)

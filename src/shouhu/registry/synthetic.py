@@ -86,7 +86,7 @@ from shouhu.identity.regions import DATA_FILE, region_history, region_name
 from shouhu.identity.surnames import COMPOUND_SURNAMES, KOREAN_SURNAME_SPELLINGS
 from shouhu.registry.importer import COLUMNS
 from shouhu.registry.models import RecordKind
-from shouhu.registry.offences import catalogue
+from shouhu.registry.policy import catalogue
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -45,7 +45,7 @@ from shouhu.screening.service import (
 CHUNK_ROWS: Final = 1000
 OUTPUT_COLUMNS: Final = ("reference", "outcome", "score", "message")
 EXPLAIN_COLUMNS: Final = ("matched_external_id", "reasons")
-PURPOSE: Final = "file"
+VIA: Final = "file"  # how the queries came: the audit event says so
 
 Progress = Callable[[int], None]
 MIN_WORKERS: Final = 2
@@ -163,7 +163,7 @@ def _screen_into(
                 actor=run.actor,
                 results=results,
                 matcher=run.matcher,
-                purpose=PURPOSE,
+                via=VIA,
                 object_id=run.run_id,
             )
         writer.writerows(_output_row(result, explain=run.explain) for result in results)

@@ -17,6 +17,7 @@ from shouhu.core.settings import Settings
 from shouhu.matching.engine import Decision, Outcome, Thresholds, decide_many
 from shouhu.matching.model import MatchModel, load_model, stated_model
 from shouhu.registry.candidates import RegistryCandidates
+from shouhu.registry.policy import InquiryPurpose, RecordScope, policy
 from shouhu.registry.profiles import count_stale
 from shouhu.screening.queries import InvalidQuery, ValidQuery
 
@@ -36,19 +37,21 @@ class StaleKeysError(ConflictError):
 
 @dataclass(frozen=True, slots=True)
 class Matcher:
-    """The model and thresholds screening decides with."""
+    """What screening decides with: the model, the thresholds and the records that count."""
 
     model: MatchModel
     thresholds: Thresholds
+    scope: RecordScope
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Matcher:
-        """The weights file the settings resolve to (else the stated weights), and thresholds."""
+    def from_settings(cls, settings: Settings, *, purpose: InquiryPurpose) -> Matcher:
+        """The settings' weights (else the stated ones) and thresholds; the current policy."""
         path = settings.resolved_match_weights
         model = load_model(path) if path else stated_model()
         return cls(
             model,
             Thresholds(hit=settings.match_hit_threshold, review=settings.match_review_threshold),
+            policy().scope(purpose),
         )
 
 
@@ -94,7 +97,7 @@ def match_queries(
     decisions = iter(
         decide_many(
             [query.profile for query in valid],
-            RegistryCandidates(session),
+            RegistryCandidates(session, matcher.scope),
             model=matcher.model,
             thresholds=matcher.thresholds,
         )
@@ -115,7 +118,7 @@ def record_screening(
     actor: Principal,
     results: Sequence[ScreeningResult],
     matcher: Matcher,
-    purpose: str,
+    via: str,
     object_id: object | None = None,
 ) -> None:
     """The audit event of a screening: counts per outcome, never an identity (DESIGN §4)."""
@@ -127,7 +130,9 @@ def record_screening(
         object_type="screening",
         object_id=object_id,
         details={
-            "purpose": purpose,
+            "via": via,
+            "inquiry_purpose": matcher.scope.purpose.value,
+            "policy_version": matcher.scope.policy_version,
             "queries": len(results),
             "model": matcher.model.version,
             **{f"outcome_{name}": outcomes.get(name, 0) for name in OUTCOMES},
@@ -141,11 +146,11 @@ def screen(
     actor: Principal,
     queries: Sequence[ValidQuery | InvalidQuery],
     matcher: Matcher,
-    purpose: str,
+    via: str,
 ) -> list[ScreeningResult]:
     """Check the right, answer each query and audit it, all in the session's transaction."""
     require_screening_right(actor)
     check_keys_current(session)
     results = match_queries(session, queries=queries, matcher=matcher)
-    record_screening(session, actor=actor, results=results, matcher=matcher, purpose=purpose)
+    record_screening(session, actor=actor, results=results, matcher=matcher, via=via)
     return results
