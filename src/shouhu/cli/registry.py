@@ -1,13 +1,15 @@
-"""`shouhu registry import`, `rebuild-keys` and `fit-weights`."""
+"""`shouhu registry import`, `rebuild-keys`, `fit-weights` and `duplicates`."""
 
 from __future__ import annotations
 
+import csv
 import os
 from pathlib import Path
 
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from sqlalchemy import func, select
 
 from shouhu.cli.context import cli_principal, err, fail, out, reported_errors, runtime
 from shouhu.core.database import transaction
@@ -15,6 +17,7 @@ from shouhu.core.settings import FITTED_WEIGHTS_FILE
 from shouhu.core.tabular import TableFileError
 from shouhu.matching.fit import MIN_PERSONS, refit
 from shouhu.matching.model import stated_model
+from shouhu.registry.duplicates import find_duplicates
 from shouhu.registry.importer import (
     DEFAULT_CHUNK_ROWS,
     PARALLEL_MIN_ROWS,
@@ -22,7 +25,10 @@ from shouhu.registry.importer import (
     ImportResult,
     import_file,
 )
+from shouhu.registry.models import RegistryPerson
+from shouhu.registry.policy import InquiryPurpose
 from shouhu.registry.profiles import count_stale, rebuild_stale, sample_profiles
+from shouhu.screening.service import Matcher
 
 app = typer.Typer(help="The registry of persons and their records.", no_args_is_help=True)
 
@@ -177,3 +183,66 @@ def fit_weights_command(
     target = output or rt.settings.data_dir / FITTED_WEIGHTS_FILE
     target.write_text(model.to_toml(), encoding="utf-8")
     out.print(f"weights {escape(model.version)} written to {escape(str(target))}", highlight=False)
+
+
+DUPLICATE_COLUMNS = ("first_external_id", "second_external_id", "outcome", "score", "reasons")
+
+
+@app.command("duplicates")
+def duplicates_command(
+    output: Path = typer.Option(
+        ..., "--out", dir_okay=False, help="Where to write the pairs (CSV)."
+    ),
+) -> None:
+    """Sweep the registry for persons entered twice: the matching engine run on itself.
+
+    Writes one row per pair: the two external ids, the outcome an inquiry would get (hit: the
+    same document and a high score; possible_match: a reviewer should look), the score and the
+    reasons. Each batch of persons read is audited. Nothing is merged: that is a reviewer's
+    decision.
+    """
+    rt = runtime()
+    if output.exists():
+        fail(f"{escape(str(output))} exists; name a new file", code=NOT_IMPORTED_EXIT)
+    matcher = Matcher.from_settings(rt.settings, purpose=InquiryPurpose.CLOSE_CONTACT)
+    with rt.sessions() as session:
+        total = session.scalar(select(func.count()).select_from(RegistryPerson)) or 0
+    found = {"hit": 0, "possible_match": 0}
+    with (
+        Progress(
+            TextColumn("sweeping for duplicates"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            transient=True,
+        ) as bar,
+        reported_errors(),
+        output.open("w", encoding="utf-8", newline="") as handle,
+    ):
+        task = bar.add_task("sweep", total=total)
+        writer = csv.writer(handle)
+        writer.writerow(DUPLICATE_COLUMNS)
+        for pairs in find_duplicates(
+            rt.engine,
+            rt.sessions,
+            actor=cli_principal(),
+            model=matcher.model,
+            thresholds=matcher.thresholds,
+            progress=lambda count: bar.advance(task, count),
+        ):
+            for pair in pairs:
+                found[pair.outcome.value] += 1
+                writer.writerow(
+                    [
+                        pair.first_external_id,
+                        pair.second_external_id,
+                        pair.outcome.value,
+                        f"{pair.score:.2f}",
+                        pair.reasons,
+                    ]
+                )
+    out.print(f"persons swept     {total}", highlight=False)
+    out.print(f"likely the same   {found['hit']}", highlight=False)
+    out.print(f"for review        {found['possible_match']}", highlight=False)
+    out.print(f"pairs             {escape(str(output))}", highlight=False, soft_wrap=True)

@@ -181,14 +181,18 @@ def _found(
     return found
 
 
-def _decide_one(
+_Scored: TypeAlias = tuple[Outcome, float, Explanation, bool]
+
+
+def _scored(
     query: MatchProfile,
     found: Mapping[PersonRef, set[KeyKind]],
     candidates: Mapping[PersonRef, Candidate],
     model: MatchModel,
     thresholds: Thresholds,
-) -> Decision:
-    scored: list[tuple[Outcome, float, Explanation, bool]] = []
+) -> list[_Scored]:
+    """Each candidate's outcome, score, explanation and scope, strongest first."""
+    scored: list[_Scored] = []
     for person_id in _strongest(found, MAX_CANDIDATES):
         candidate = candidates.get(person_id)
         if candidate is None:
@@ -205,9 +209,14 @@ def _decide_one(
             model.version,
         )
         scored.append((outcome, score, explanation, candidate.in_scope))
+    scored.sort(key=lambda item: (_RANK[item[0]], -item[1]))
+    return scored
+
+
+def _choose(scored: list[_Scored]) -> Decision:
+    """The best candidate with a record in scope wins; else the best one explains no record."""
     if not scored:
         return Decision(Outcome.NO_RECORD, None, None, 0)
-    scored.sort(key=lambda item: (_RANK[item[0]], -item[1]))
     for outcome, score, explanation, in_scope in scored:
         if outcome is not Outcome.NO_RECORD and in_scope:
             return Decision(outcome, round(score, 2), explanation, len(scored))
@@ -218,6 +227,19 @@ def _decide_one(
     return Decision(Outcome.NO_RECORD, round(best_score, 2), best, len(scored))
 
 
+def _candidates_of(
+    queries: Sequence[MatchProfile], source: CandidateSource
+) -> tuple[list[dict[PersonRef, set[KeyKind]]], Mapping[PersonRef, Candidate]]:
+    """One key look-up and one profile fetch for a whole batch of queries."""
+    keys = [query_keys(query) for query in queries]
+    bounded = source.lookup({key for query in keys for key in query.bounded})
+    found = [_found(query, bounded, source) for query in keys]
+    wanted = {
+        person_id for candidates in found for person_id in _strongest(candidates, MAX_CANDIDATES)
+    }
+    return found, source.profiles(wanted)
+
+
 def decide_many(
     queries: Sequence[MatchProfile],
     source: CandidateSource,
@@ -226,15 +248,39 @@ def decide_many(
     thresholds: Thresholds,
 ) -> list[Decision]:
     """Decide a batch: one key look-up and one profile fetch for all of them, then each alone."""
-    keys = [query_keys(query) for query in queries]
-    bounded = source.lookup({key for query in keys for key in query.bounded})
-    found = [_found(query, bounded, source) for query in keys]
-    wanted = {
-        person_id for candidates in found for person_id in _strongest(candidates, MAX_CANDIDATES)
-    }
-    candidates = source.profiles(wanted)
+    found, candidates = _candidates_of(queries, source)
     return [
-        _decide_one(query, each, candidates, model, thresholds)
+        _choose(_scored(query, each, candidates, model, thresholds))
+        for query, each in zip(queries, found, strict=True)
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredCandidate:
+    """One candidate of a query: what it alone would answer (whatever its records) and why."""
+
+    outcome: Outcome
+    explanation: Explanation
+
+
+def score_candidates(
+    queries: Sequence[MatchProfile],
+    source: CandidateSource,
+    *,
+    model: MatchModel,
+    thresholds: Thresholds,
+) -> list[list[ScoredCandidate]]:
+    """Every candidate of each query, scored, strongest outcome and score first.
+
+    For sweeps of the registry against itself (duplicate persons), where every likely pair
+    matters, not only the answer an inquiry would get.
+    """
+    found, candidates = _candidates_of(queries, source)
+    return [
+        [
+            ScoredCandidate(outcome, explanation)
+            for outcome, _, explanation, _ in _scored(query, each, candidates, model, thresholds)
+        ]
         for query, each in zip(queries, found, strict=True)
     ]
 

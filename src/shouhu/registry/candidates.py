@@ -27,6 +27,11 @@ LOOKUP_BATCH: Final = 500
 _KINDS: Final = {kind.value: kind for kind in KeyKind}
 
 
+def person_uuid(value: PersonRef) -> uuid.UUID:
+    """A person id as the driver returns it (SQLite: 32 hex digits; PostgreSQL: a UUID)."""
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(hex=str(value))
+
+
 class _Dialect:
     """How the two queries are written and their values converted for one database."""
 
@@ -39,11 +44,6 @@ class _Dialect:
         if self.postgres:
             return f"{column} = ANY(%s)", True
         return f"{column} IN ({', '.join('?' * count)})", False
-
-    @staticmethod
-    def person_uuid(value: PersonRef) -> uuid.UUID:
-        """A person id as the driver returns it (SQLite: 32 hex digits; PostgreSQL: a UUID)."""
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(hex=str(value))
 
 
 class RegistryCandidates:
@@ -117,7 +117,7 @@ class RegistryCandidates:
                     # Stale persons are refused before screening starts (`check_keys_current`).
                     continue
                 # The associated data names the row by its UUID (EncryptedField.aad_for_row).
-                aad_id = self.dialect.person_uuid(raw_id)
+                aad_id = person_uuid(raw_id)
                 profile = MatchProfile.from_bytes(open_sealed(bytes(sealed), aad(aad_id)))
                 found[raw_id] = Candidate(raw_id, external_id, profile, in_scope=bool(counts))
         return found
