@@ -1,0 +1,147 @@
+"""What the registry holds about one identity: the subject access report (PIPL arts 44-45).
+
+A person may ask what is held about them. The report finds every registry person holding the
+given identity document (by its blind index: no scan, no decryption of others) and lists their
+names, documents and records with each record's status. Reading it is an audited event naming
+the persons read, never their data.
+
+Inquiries: screening files are audited by counts, never by person (DESIGN §4), so no inquiry
+is on record per person yet; staff-access inquiries store their subject and will be listed here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Final
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from shouhu.accounts.roles import Role
+from shouhu.core.audit.chain import record as audit_record
+from shouhu.core.database import utcnow
+from shouhu.core.errors import ForbiddenError
+from shouhu.core.principal import Principal
+from shouhu.identity.documents import Document
+from shouhu.registry.indexes import document_number_index
+from shouhu.registry.models import RegistryDocument, RegistryPerson
+from shouhu.registry.policy import policy
+
+AUDIT_ACTION: Final = "registry:subject_report"
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectRecord:
+    """One record as the subject is told of it."""
+
+    kind: str
+    offence: str
+    offence_name_zh: str
+    offence_name_en: str
+    legal_basis: str
+    authority: str
+    decision_number: str
+    decision_date: date
+    status: str
+    registered_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectPerson:
+    """One registry person holding the document, with everything held about them."""
+
+    external_id: str
+    names: list[tuple[str, str]]  # (kind, name), the primary name first
+    sex: str | None
+    date_of_birth: date | None
+    nationality: str | None
+    documents: list[tuple[str, str, str | None]]  # (type, number, nationality)
+    records: list[SubjectRecord]
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectReport:
+    """The report: when it was made, under which policy, and the persons found."""
+
+    generated_at: datetime
+    policy_version: int
+    persons: list[SubjectPerson]
+
+
+def require_subject_report_right(actor: Principal) -> None:
+    """Registry reviewers answer subject access requests; so does the operator's shell."""
+    if actor.user_id is None and actor.channel in {"cli", "system"}:
+        return
+    if not actor.has_role(Role.REGISTRY_REVIEWER.value):
+        raise ForbiddenError("You do not have permission to do this.")
+
+
+def _person(person: RegistryPerson) -> SubjectPerson:
+    catalogue = policy().catalogue
+    records = []
+    for item in sorted(person.records, key=lambda r: (r.decision_date, r.created_at)):
+        offence = catalogue.get(item.offence)
+        records.append(
+            SubjectRecord(
+                kind=item.kind,
+                offence=item.offence,
+                offence_name_zh=offence.name_zh if offence else "",
+                offence_name_en=offence.name_en if offence else "",
+                legal_basis=offence.legal_basis if offence else "",
+                authority=item.decision_authority,
+                decision_number=item.decision_number or "",
+                decision_date=item.decision_date,
+                status=item.status,
+                registered_at=item.created_at,
+            )
+        )
+    names = sorted(
+        ((name.kind, name.name or "") for name in person.names), key=lambda n: n[0] != "primary"
+    )
+    return SubjectPerson(
+        external_id=person.external_id,
+        names=names,
+        sex=person.sex,
+        date_of_birth=person.date_of_birth,
+        nationality=person.nationality,
+        documents=[(d.id_type, d.number or "", d.nationality) for d in person.documents],
+        records=records,
+    )
+
+
+def subject_report(session: Session, *, actor: Principal, document: Document) -> SubjectReport:
+    """Everything held about the holders of `document`; the read is audited."""
+    require_subject_report_right(actor)
+    index = document_number_index(document.number)
+    persons = (
+        session.scalars(
+            select(RegistryPerson)
+            .join(RegistryDocument, RegistryDocument.person_id == RegistryPerson.id)
+            .where(
+                RegistryDocument.number_index == index,
+                RegistryDocument.id_type == document.id_type.value,
+            )
+            .options(
+                selectinload(RegistryPerson.names),
+                selectinload(RegistryPerson.documents),
+                selectinload(RegistryPerson.records),
+            )
+            .order_by(RegistryPerson.external_id)
+        )
+        .unique()
+        .all()
+    )
+    audit_record(
+        session,
+        actor=actor,
+        action=AUDIT_ACTION,
+        object_type="registry_person",
+        object_id=persons[0].id if len(persons) == 1 else None,
+        details={"persons": [str(person.id) for person in persons]},
+    )
+    return SubjectReport(
+        generated_at=utcnow(),
+        policy_version=policy().version,
+        persons=[_person(person) for person in persons],
+    )
