@@ -162,7 +162,7 @@ def single_inquiries(db: Database, valid: list[ValidQuery], matcher: Matcher) ->
     alone: list[float] = []
     candidates: list[int] = []
     with read_only_session(db.engine) as session:
-        source = RegistryCandidates(session)
+        source = RegistryCandidates(session, matcher.scope)
         for query in valid:
             started = time.perf_counter()
             decision = decide_many(

@@ -164,7 +164,7 @@ def test_each_chunk_is_audited_with_counts_and_no_personal_data(engine, tmp_path
         [3, 0, 0, 1, 2],  # q5-q7: no_record, invalid, invalid
     ]
     assert {(d["via"], d["inquiry_purpose"], d["policy_version"]) for d in details} == {
-        ("file", "school_staff", 1)
+        ("file", "close_contact", 1)  # the default: the widest scope, Minors Law art. 62
     }
     text = " ".join(event.details for event in events)
     for secret in ("王小明", "Иванова", NUMBER, "751234568", "1979-01-02"):

@@ -37,8 +37,10 @@ def screen(
         min=1,
         help="Processes that match chunks from the second chunk on (1: all in this process).",
     ),
+    # Minors Law art. 62 binds every employer in close contact with minors, schools included,
+    # and is the widest scope: forgetting --purpose must not hide an offender (DESIGN §5).
     purpose: InquiryPurpose = typer.Option(
-        InquiryPurpose.SCHOOL_STAFF.value,
+        InquiryPurpose.CLOSE_CONTACT.value,
         help="The inquiry's purpose: the disclosure policy says which records count for it.",
     ),
 ) -> None:
@@ -58,6 +60,9 @@ def screen(
         matcher = Matcher.from_settings(rt.settings, purpose=purpose)
     except WeightsError as exc:
         fail(str(exc), code=NOT_SCREENED_EXIT)
+    scope = matcher.scope
+    purpose_line = f"{scope.purpose.value} (policy {scope.policy_version})"
+    err.print(f"screening for {purpose_line}", highlight=False)
     with Progress(
         TextColumn("screening {task.fields[file]}"),
         BarColumn(),
@@ -85,8 +90,6 @@ def screen(
             except (TableFileError, StaleKeysError) as exc:
                 bar.stop()
                 fail(str(exc), code=NOT_SCREENED_EXIT)
-    scope = matcher.scope
-    purpose_line = f"{scope.purpose.value} (policy {scope.policy_version})"
     out.print(f"purpose        {purpose_line}", highlight=False)
     out.print(f"rows screened  {summary.rows}", highlight=False)
     for outcome in ("hit", "possible_match", "no_record", "invalid"):

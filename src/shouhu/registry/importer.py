@@ -37,6 +37,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import logging
 import multiprocessing
 import signal
 import unicodedata
@@ -51,7 +52,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import ARRAY, String, any_, delete, literal, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
 from shouhu.accounts.roles import Role
@@ -99,6 +100,7 @@ if TYPE_CHECKING:
     from shouhu.core.principal import Principal
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 AUDIT_ACTION: Final = "registry:import"
 # Rows per transaction. Each chunk's blocking keys land on random pages of large indexes, and on
@@ -1512,6 +1514,16 @@ def _batches(
             yield batch(rows), rows
 
 
+def _refresh_statistics(factory: sessionmaker[Session]) -> None:
+    """ANALYZE after the import, best effort: every chunk is committed, and stays so."""
+    try:
+        with factory() as session, session.begin():
+            refresh_planner_statistics(session)
+    except SQLAlchemyError as exc:
+        # Look-ups stay correct, only slow, until autovacuum or the next import analyses.
+        logger.warning("ANALYZE after a registry import failed: %s", type(exc).__name__)
+
+
 def import_file(
     factory: sessionmaker[Session],
     *,
@@ -1564,13 +1576,12 @@ def import_file(
                 if second.take(number, cells, outcome) and progress is not None:
                     progress(second.processed, scan.rows_total)
     second.finish()
+    _write_report(report, second.rejections)
     counts = writer.counts
     if counts.persons_created or counts.persons_updated:
-        with factory() as session, session.begin():
-            refresh_planner_statistics(session)
+        _refresh_statistics(factory)
     if progress is not None:
         progress(second.processed, scan.rows_total)
-    _write_report(report, second.rejections)
     return ImportResult(
         import_id=writer.import_id,
         file_sha256=writer.digest,
