@@ -84,7 +84,7 @@ ROLES_BY_ORG_TYPE: dict[OrgType, frozenset[Role]] = {
 
 
 class Permission(StrEnum):
-    """A capability checked at a route; each route names exactly one (or is public)."""
+    """A capability checked at a route or a service; each route names exactly one (or is public)."""
 
     ACCOUNT_SELF = "account:self"  # own profile, password, MFA, API tokens
     ORGS_READ = "orgs:read"
@@ -93,6 +93,10 @@ class Permission(StrEnum):
     USERS_MANAGE = "users:manage"
     AUDIT_VERIFY = "audit:verify"
     AUDIT_READ = "audit:read"
+    REGISTRY_IMPORT = "registry:import"
+    REGISTRY_SCREEN = "registry:screen"  # screening files directly, with reviewers' explanations
+    REGISTRY_DUPLICATES = "registry:duplicates"
+    REGISTRY_SUBJECT_REPORT = "registry:subject_report"  # PIPL arts 44-45
 
 
 _EVERY_ROLE = frozenset(Role)
@@ -106,6 +110,12 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     # Oversight verifies the chain; prosecutors supervise and read the audit trail (DESIGN §2).
     Permission.AUDIT_VERIFY: frozenset({Role.AUDITOR, Role.PROSECUTOR}),
     Permission.AUDIT_READ: frozenset({Role.AUDITOR, Role.PROSECUTOR}),
+    Permission.REGISTRY_IMPORT: frozenset({Role.REGISTRY_CLERK}),
+    # The staff-access inquiry wraps screening for institutions and authorities, who never see
+    # a score or a registry person.
+    Permission.REGISTRY_SCREEN: frozenset({Role.REGISTRY_CLERK, Role.REGISTRY_REVIEWER}),
+    Permission.REGISTRY_DUPLICATES: frozenset({Role.REGISTRY_REVIEWER}),
+    Permission.REGISTRY_SUBJECT_REPORT: frozenset({Role.REGISTRY_REVIEWER}),
 }
 
 

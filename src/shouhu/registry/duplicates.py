@@ -18,11 +18,11 @@ from typing import Final
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from shouhu.accounts.roles import Role
+from shouhu.accounts.policies import require
+from shouhu.accounts.roles import Permission
 from shouhu.core.audit.chain import record as audit_record
 from shouhu.core.crypto.fields import open_sealed
 from shouhu.core.database import read_only_session, transaction
-from shouhu.core.errors import ForbiddenError
 from shouhu.core.principal import Principal
 from shouhu.matching.engine import Outcome, Thresholds, score_candidates
 from shouhu.matching.model import MatchModel
@@ -46,14 +46,6 @@ class DuplicatePair:
     outcome: Outcome  # hit: surely one human; possible_match: a reviewer should look
     score: float
     reasons: str
-
-
-def require_duplicates_right(actor: Principal) -> None:
-    """Registry reviewers sweep for duplicates; so does the operator's shell."""
-    if actor.user_id is None and actor.channel in {"cli", "system"}:
-        return
-    if not actor.has_role(Role.REGISTRY_REVIEWER.value):
-        raise ForbiddenError("You do not have permission to do this.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +92,7 @@ def find_duplicates(
     progress: Callable[[int], None] | None = None,
 ) -> Iterator[list[DuplicatePair]]:
     """Each batch's new pairs, after the batch's audit event is committed."""
-    require_duplicates_right(actor)
+    require(actor, Permission.REGISTRY_DUPLICATES)
     scope = policy().scope(_EVERY_RECORD)
     seen: set[frozenset[uuid.UUID]] = set()
     sweep_id = uuid.uuid4()

@@ -55,13 +55,14 @@ from sqlalchemy import ARRAY, String, any_, delete, literal, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
-from shouhu.accounts.roles import Role
+from shouhu.accounts.policies import require
+from shouhu.accounts.roles import Permission
 from shouhu.core.audit.chain import record as audit_record
 from shouhu.core.crypto.blind_index import blind_index
 from shouhu.core.crypto.fields import EncryptedField, FieldSealer
 from shouhu.core.crypto.keyring import Keyring, current_keyring, install_keyring
 from shouhu.core.database import transaction, utcnow
-from shouhu.core.errors import ConflictError, ForbiddenError
+from shouhu.core.errors import ConflictError
 from shouhu.core.tabular import check_header, file_error, is_blank, rows_of
 from shouhu.identity.documents import CHINA, Document, IdType
 from shouhu.identity.errors import IdentityError
@@ -1371,14 +1372,6 @@ def _update_names(
 # --- the import ---------------------------------------------------------------------------------
 
 
-def require_import_right(actor: Principal) -> None:
-    """Registry clerks import; so does the operator's shell (`shouhu registry import`)."""
-    if actor.user_id is None and actor.channel in {"cli", "system"}:
-        return
-    if not actor.has_role(Role.REGISTRY_CLERK.value):
-        raise ForbiddenError("You do not have permission to do this.")
-
-
 def _write_report(path: Path, rejections: list[Rejection]) -> None:
     partial = path.with_name(path.name + ".part")
     try:
@@ -1542,7 +1535,7 @@ def import_file(
     `workers` of 2 or more, a file of `PARALLEL_MIN_ROWS` rows or more is prepared in that
     many worker processes; the outcome is the same.
     """
-    require_import_right(actor)
+    require(actor, Permission.REGISTRY_IMPORT)
     scan = _scan(path)  # raises before anything is written
     report = report_path_for(path)
     _check_report_writable(report)

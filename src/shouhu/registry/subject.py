@@ -18,10 +18,10 @@ from typing import Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from shouhu.accounts.roles import Role
+from shouhu.accounts.policies import require
+from shouhu.accounts.roles import Permission
 from shouhu.core.audit.chain import record as audit_record
 from shouhu.core.database import utcnow
-from shouhu.core.errors import ForbiddenError
 from shouhu.core.principal import Principal
 from shouhu.identity.documents import Document
 from shouhu.registry.indexes import document_number_index
@@ -69,14 +69,6 @@ class SubjectReport:
     persons: list[SubjectPerson]
 
 
-def require_subject_report_right(actor: Principal) -> None:
-    """Registry reviewers answer subject access requests; so does the operator's shell."""
-    if actor.user_id is None and actor.channel in {"cli", "system"}:
-        return
-    if not actor.has_role(Role.REGISTRY_REVIEWER.value):
-        raise ForbiddenError("You do not have permission to do this.")
-
-
 def _person(person: RegistryPerson) -> SubjectPerson:
     catalogue = policy().catalogue
     records = []
@@ -112,7 +104,7 @@ def _person(person: RegistryPerson) -> SubjectPerson:
 
 def subject_report(session: Session, *, actor: Principal, document: Document) -> SubjectReport:
     """Everything held about the holders of `document`; the read is audited."""
-    require_subject_report_right(actor)
+    require(actor, Permission.REGISTRY_SUBJECT_REPORT)
     index = document_number_index(document.number)
     persons = (
         session.scalars(

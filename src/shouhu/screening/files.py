@@ -23,6 +23,8 @@ from typing import IO, Final
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from shouhu.accounts.policies import require
+from shouhu.accounts.roles import Permission
 from shouhu.core.database import read_only_session, transaction
 from shouhu.core.principal import Principal
 from shouhu.core.tabular import TableFileError, check_header, file_error, is_blank, rows_of
@@ -39,7 +41,6 @@ from shouhu.screening.service import (
     check_keys_current,
     match_queries,
     record_screening,
-    require_screening_right,
 )
 
 CHUNK_ROWS: Final = 1000
@@ -188,7 +189,7 @@ def screen_file(
     progress: Progress | None = None,
 ) -> ScreenSummary:
     """Screen every row of `path` into `out`, in order; invalid rows answer `invalid`."""
-    require_screening_right(actor)
+    require(actor, Permission.REGISTRY_SCREEN)
     if path.resolve() == out.resolve():
         raise TableFileError("{file}: the output would overwrite the input.", file=str(out))
     with read_only_session(engine) as session:

@@ -9,9 +9,10 @@ from typing import Final
 
 from sqlalchemy.orm import Session
 
-from shouhu.accounts.roles import Role
+from shouhu.accounts.policies import require
+from shouhu.accounts.roles import Permission
 from shouhu.core.audit.chain import record as audit_record
-from shouhu.core.errors import ConflictError, ForbiddenError
+from shouhu.core.errors import ConflictError
 from shouhu.core.principal import Principal
 from shouhu.core.settings import Settings
 from shouhu.matching.engine import Decision, Outcome, Thresholds, decide_many
@@ -24,9 +25,6 @@ from shouhu.screening.queries import InvalidQuery, ValidQuery
 AUDIT_ACTION: Final = "screening:screen"
 INVALID: Final = "invalid"
 OUTCOMES: Final = (*(outcome.value for outcome in Outcome), INVALID)
-# Roles that may screen directly (the staff-access inquiry of issue 5 wraps this for
-# institutions and authorities, who never see a score or a registry person).
-SCREENING_ROLES: Final = frozenset({Role.REGISTRY_CLERK.value, Role.REGISTRY_REVIEWER.value})
 
 
 class StaleKeysError(ConflictError):
@@ -68,14 +66,6 @@ class ScreeningResult:
     def score(self) -> float | None:
         """The best candidate's score, if any was scored."""
         return self.decision.score if self.decision else None
-
-
-def require_screening_right(actor: Principal) -> None:
-    """Registry staff screen directly; so does the operator's shell (`shouhu screen`)."""
-    if actor.user_id is None and actor.channel in {"cli", "system"}:
-        return
-    if not any(actor.has_role(role) for role in SCREENING_ROLES):
-        raise ForbiddenError("You do not have permission to do this.")
 
 
 def check_keys_current(session: Session) -> None:
@@ -149,7 +139,7 @@ def screen(
     via: str,
 ) -> list[ScreeningResult]:
     """Check the right, answer each query and audit it, all in the session's transaction."""
-    require_screening_right(actor)
+    require(actor, Permission.REGISTRY_SCREEN)
     check_keys_current(session)
     results = match_queries(session, queries=queries, matcher=matcher)
     record_screening(session, actor=actor, results=results, matcher=matcher, via=via)
