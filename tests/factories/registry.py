@@ -76,6 +76,22 @@ def registry_row(**overrides: str) -> dict[str, str]:
     return row
 
 
+def passport_row(**overrides: str) -> dict[str, str]:
+    """Olga Ivanova, born 1979-01-02, on a Russian passport: `registry_row`'s foreign person."""
+    return registry_row(
+        **{
+            "external_id": "B",
+            "name": "Olga Ivanova",
+            "sex": "F",
+            "nationality": "RUS",
+            "id_type": "passport",
+            "id_number": "751234567",
+            "date_of_birth": "1979-01-02",
+            **overrides,
+        }
+    )
+
+
 def synthetic_rows(
     count: int, *, seed: int = 7, records_per_person: int = 1
 ) -> Iterator[dict[str, str]]:

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from shouhu.cli import registry
 from shouhu.registry.models import RegistryPerson
-from tests.factories.registry import registry_row, write_csv
+from tests.factories.registry import passport_row, registry_row, write_csv
 
 if TYPE_CHECKING:
     from click.testing import Result
@@ -45,15 +45,7 @@ def persons(engine: Engine) -> int:
 def good_rows() -> list[dict[str, str]]:
     return [
         registry_row(external_id="A"),
-        registry_row(
-            external_id="B",
-            name="Olga Ivanova",
-            sex="F",
-            nationality="RUS",
-            id_type="passport",
-            id_number="751234567",
-            date_of_birth="1979-01-02",
-        ),
+        passport_row(),
         registry_row(external_id="A", decision_number="(2021)2号", offence="rape"),
     ]
 

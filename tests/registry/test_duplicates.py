@@ -22,7 +22,7 @@ from shouhu.core.settings import Settings
 from shouhu.registry.duplicates import find_duplicates
 from shouhu.registry.policy import InquiryPurpose
 from shouhu.screening.service import Matcher
-from tests.factories.registry import prc_number, registry_row, write_csv
+from tests.factories.registry import passport_row, prc_number, registry_row, write_csv
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -59,15 +59,7 @@ def engine(cli_engine: Engine, tmp_path: Path) -> Engine:
             id_number=prc_number("110105", BORN, 457),
             decision_number="(2022)京0105刑初88号",
         ),
-        registry_row(
-            external_id="D",
-            name="Olga Ivanova",
-            sex="F",
-            nationality="RUS",
-            id_type="passport",
-            id_number="751234567",
-            date_of_birth="1979-01-02",
-        ),
+        passport_row(external_id="D"),
     ]
     result = shouhu("registry", "import", str(write_csv(tmp_path / "registry.csv", rows)))
     assert result.exit_code == 0, result.output

@@ -29,6 +29,7 @@ from shouhu.registry.models import (
 )
 from tests.factories.registry import (
     import_rows,
+    passport_row,
     prc_number,
     registry_row,
     synthetic_rows,
@@ -76,14 +77,7 @@ def stored_keys(session, person_id):
 def three_persons():
     return [
         registry_row(external_id="A", name="王小明", former_names="王明"),
-        registry_row(
-            external_id="B",
-            name="Olga Ivanova",
-            sex="F",
-            date_of_birth="1979-01-02",
-            nationality="RUS",
-            id_type="passport",
-            id_number="751234567",
+        passport_row(
             record_kind="administrative_penalty",
             offence="indecency_administrative",
             decision_authority="北京市公安局东城分局",

@@ -33,7 +33,14 @@ from shouhu.registry.models import (
     RegistryPerson,
     RegistryRecord,
 )
-from tests.factories.registry import import_rows, prc_number, registry_row, to_15, write_csv
+from tests.factories.registry import (
+    import_rows,
+    passport_row,
+    prc_number,
+    registry_row,
+    to_15,
+    write_csv,
+)
 
 TODAY = date(2025, 6, 30)
 BORN = date(1980, 5, 17)  # registry_row's birth date
@@ -51,14 +58,8 @@ def varied_persons():
     born = date(1934, 7, 17)
     return [
         registry_row(external_id="A", name="王小明", former_names="王明;王晓明"),
-        registry_row(
-            external_id="B",
-            name="Olga Ivanova",
-            sex="F",
+        passport_row(
             date_of_birth="",
-            nationality="RUS",
-            id_type="passport",
-            id_number="751234567",
             record_kind="administrative_penalty",
             offence="indecency_administrative",
             decision_authority="北京市公安局东城分局",

@@ -20,7 +20,7 @@ from shouhu.core.principal import Principal
 from shouhu.identity.documents import normalise_document
 from shouhu.registry.models import RegistryPerson
 from shouhu.registry.subject import subject_report
-from tests.factories.registry import prc_number, registry_row, to_15, write_csv
+from tests.factories.registry import passport_row, prc_number, registry_row, to_15, write_csv
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -50,15 +50,7 @@ def engine(cli_engine: Engine, tmp_path: Path) -> Engine:
             decision_number="京公东行罚决字〔2018〕100号",
             decision_date="2018-04-01",
         ),
-        registry_row(
-            external_id="B",
-            name="Olga Ivanova",
-            sex="F",
-            nationality="RUS",
-            id_type="passport",
-            id_number="751234567",
-            date_of_birth="1979-01-02",
-        ),
+        passport_row(),
     ]
     result = shouhu("registry", "import", str(write_csv(tmp_path / "registry.csv", rows)))
     assert result.exit_code == 0, result.output

@@ -16,7 +16,14 @@ from shouhu.cli import registry, screen
 from shouhu.core.audit.models import AuditEvent
 from shouhu.registry.models import RegistryPerson
 from shouhu.screening.queries import COLUMNS
-from tests.factories.registry import prc_number, registry_row, to_15, write_csv, write_xlsx
+from tests.factories.registry import (
+    passport_row,
+    prc_number,
+    registry_row,
+    to_15,
+    write_csv,
+    write_xlsx,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -41,15 +48,7 @@ def engine(cli_engine: Engine, tmp_path: Path) -> Engine:
     """A registry holding 王小明 (PRC) and Olga Ivanova (passport)."""
     rows = [
         registry_row(external_id="A", former_names="王明"),
-        registry_row(
-            external_id="B",
-            name="Olga Ivanova",
-            sex="F",
-            nationality="RUS",
-            id_type="passport",
-            id_number="751234567",
-            date_of_birth="1979-01-02",
-        ),
+        passport_row(),
     ]
     result = shouhu("registry", "import", str(write_csv(tmp_path / "registry.csv", rows)))
     assert result.exit_code == 0, result.output
