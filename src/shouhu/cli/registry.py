@@ -287,7 +287,7 @@ def subject_report_command(
     for person in report.persons:
         out.print(f"\nregistry person        {escape(person.external_id)}", highlight=False)
         for kind, name in person.names:
-            out.print(f"  name ({kind}){'':<{12 - len(kind)}}{escape(name)}", highlight=False)
+            out.print(f"  name ({kind}){'':<{14 - len(kind)}}{escape(name)}", highlight=False)
         out.print(f"  sex                  {person.sex or '-'}", highlight=False)
         born = person.date_of_birth.isoformat() if person.date_of_birth else "-"
         out.print(f"  date of birth        {born}", highlight=False)
