@@ -117,3 +117,29 @@ def test_a_malformed_policy_names_what_is_wrong():
         parse_policy(_text(**{"[purpose.annual_recheck]": "[unused.annual_recheck]"}))
     with pytest.raises(PolicyError, match="bad purpose 'lottery'"):
         parse_policy(_text(**{"[purpose.annual_recheck]": "[purpose.lottery]"}))
+
+
+def test_version_2_adds_the_record_rules_and_version_1_has_none():
+    first, second = policy(1), policy(2)
+    assert first.sealing is None
+    assert first.sealed_visible_to == frozenset()
+    assert first.unfinished_submission_days is None
+    # Criminal Procedure Law art. 286: under 18 at the offence, sentenced to five years or less.
+    assert second.sealing is not None
+    assert (second.sealing.under_age, second.sealing.max_sentence_months) == (18, 60)
+    assert second.sealed_visible_to == frozenset({"registry_reviewer"})
+    assert second.unfinished_submission_days == 90
+    # Version 2 changes no purpose and no offence.
+    assert first.purposes == second.purposes
+    assert first.catalogue.offences == second.catalogue.offences
+
+
+def test_a_purpose_that_is_not_an_employers_would_count_sealed_records():
+    # The first purpose in the file is school_staff.
+    text = policy_text(2).decode().replace("\nemployer = true", "\nemployer = false", 1)
+    parsed = parse_policy(text)
+    assert parsed.scope(InquiryPurpose.SCHOOL_STAFF).statuses == (
+        RecordStatus.ACTIVE.value,
+        RecordStatus.SEALED.value,
+    )
+    assert parsed.scope(InquiryPurpose.CLOSE_CONTACT).statuses == (RecordStatus.ACTIVE.value,)

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from shouhu.cli import registry, screen
 from shouhu.core.audit.models import AuditEvent
 from shouhu.registry.models import RegistryPerson
+from shouhu.registry.policy import CURRENT_VERSION
 from shouhu.screening.queries import COLUMNS
 from tests.factories.registry import (
     passport_row,
@@ -163,7 +164,7 @@ def test_each_chunk_is_audited_with_counts_and_no_personal_data(engine, tmp_path
         [3, 0, 0, 1, 2],  # q5-q7: no_record, invalid, invalid
     ]
     assert {(d["via"], d["inquiry_purpose"], d["policy_version"]) for d in details} == {
-        ("file", "close_contact", 1)  # the default: the widest scope, Minors Law art. 62
+        ("file", "close_contact", CURRENT_VERSION)  # the default: the widest scope, art. 62
     }
     text = " ".join(event.details for event in events)
     for secret in ("王小明", "Иванова", NUMBER, "751234568", "1979-01-02"):
@@ -263,7 +264,7 @@ def test_only_records_that_count_for_the_purpose_produce_a_hit(cli_engine, tmp_p
         out = tmp_path / f"{purpose}.csv"
         result = shouhu("screen", str(path), "--out", str(out), "--explain", "--purpose", purpose)
         assert result.exit_code == 0, result.output
-        assert f"purpose        {purpose} (policy 1)" in result.output
+        assert f"purpose        {purpose} (policy {CURRENT_VERSION})" in result.output
         [answers[purpose]] = read(out)
     assert {purpose: answer["outcome"] for purpose, answer in answers.items()} == {
         "school_staff": "no_record",

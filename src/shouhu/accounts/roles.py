@@ -97,6 +97,9 @@ class Permission(StrEnum):
     REGISTRY_SCREEN = "registry:screen"  # screening files directly, with reviewers' explanations
     REGISTRY_DUPLICATES = "registry:duplicates"
     REGISTRY_SUBJECT_REPORT = "registry:subject_report"  # PIPL arts 44-45
+    REGISTRY_SUBMIT = "registry:submit"  # enter a decision for review (four eyes)
+    REGISTRY_REVIEW = "registry:review"  # approve, return, revoke, seal
+    REGISTRY_READ = "registry:read"  # registry persons and decided records
 
 
 _EVERY_ROLE = frozenset(Role)
@@ -116,6 +119,14 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.REGISTRY_SCREEN: frozenset({Role.REGISTRY_CLERK, Role.REGISTRY_REVIEWER}),
     Permission.REGISTRY_DUPLICATES: frozenset({Role.REGISTRY_REVIEWER}),
     Permission.REGISTRY_SUBJECT_REPORT: frozenset({Role.REGISTRY_REVIEWER}),
+    # 2020 Opinions art. 2: courts send convictions, procuratorates non-prosecution decisions,
+    # public security its administrative penalties (and what arrives on paper).
+    Permission.REGISTRY_SUBMIT: frozenset(
+        {Role.COURT_CLERK, Role.PROSECUTOR, Role.REGISTRY_CLERK}
+    ),
+    Permission.REGISTRY_REVIEW: frozenset({Role.REGISTRY_REVIEWER}),
+    # Public security's registry roles only (DESIGN §2); case officers work cases, not records.
+    Permission.REGISTRY_READ: frozenset({Role.REGISTRY_CLERK, Role.REGISTRY_REVIEWER}),
 }
 
 

@@ -80,8 +80,10 @@ from shouhu.registry.maintenance import refresh_planner_statistics
 from shouhu.registry.models import (
     AUTHORITY_LENGTH,
     EXTERNAL_ID_LENGTH,
+    LIVE_STATUSES,
     NameKind,
     RecordKind,
+    RecordSource,
     RecordStatus,
     RegistryBlockingKey,
     RegistryDocument,
@@ -90,7 +92,12 @@ from shouhu.registry.models import (
     RegistryRecord,
 )
 from shouhu.registry.policy import catalogue
-from shouhu.registry.profiles import build_profile, key_tuples, profile_of_person
+from shouhu.registry.profiles import (
+    build_profile,
+    key_tuples,
+    profile_of_person,
+    refresh_persons,
+)
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -564,6 +571,33 @@ _RECORD_COLUMNS: Final = (
     "fingerprint",
     "created_at",
     "updated_at",
+    # The lifecycle's columns: an imported record is version 1, active, with no submitter.
+    "offence_date",
+    "sentence_months",
+    "source",
+    "version",
+    "supersedes_id",
+    "subject",
+    "submitted_by_id",
+    "submitting_organisation_id",
+    "review_organisation_id",
+    "submitted_at",
+    "approved_by_id",
+    "approved_at",
+)
+_IMPORTED_RECORD_TAIL: Final = (
+    None,
+    None,
+    RecordSource.IMPORT.value,
+    1,
+    None,
+    None,
+    None,
+    None,
+    None,
+    None,
+    None,
+    None,
 )
 _KEY_COLUMNS: Final = ("key", "person_id", "kind")
 _PRIMARY: Final = NameKind.PRIMARY.value
@@ -715,6 +749,7 @@ def _creation_rows(person: PersonInput, digest: str, native: _Native, sealer: Fi
                 item.fingerprint,
                 now,
                 now,
+                *_IMPORTED_RECORD_TAIL,
             )
         )
     rows.keys.extend(key_tuples(person_id, stored_keys(profile)))
@@ -1305,7 +1340,10 @@ def _update_records(
 ) -> bool:
     """Add new records and correct the authority or date of known ones; whether any changed."""
     changed = False
-    records = {r.fingerprint: r for r in stored.records}
+    # Only the current version of a decision: corrected versions are history, and a submission
+    # waiting for review is the reviewers' to decide.
+    live = {status.value for status in LIVE_STATUSES}
+    records = {r.fingerprint: r for r in stored.records if r.status in live}
     for item in person.records.values():
         known = records.get(item.fingerprint)
         if known is None:
@@ -1367,6 +1405,21 @@ def _update_names(
             row_found.kind = NameKind.PRIMARY.value
             changed = True
     return changed
+
+
+def merge_identity(session: Session, stored: RegistryPerson, person: PersonInput) -> None:
+    """Bring a stored person's names, sex, birth date, nationality and documents up to date.
+
+    What an approved submission says about its subject (`shouhu.registry.lifecycle`), by the
+    import's own rules; records are left to the caller, and the profile and blocking keys are
+    rebuilt from the result.
+    """
+    counts = ImportCounts()
+    _update_names(session, stored, person, counts)
+    _update_scalars(stored, person)
+    _update_documents(session, stored, person, counts)
+    stored.updated_at = utcnow()
+    refresh_persons(session, [stored])
 
 
 # --- the import ---------------------------------------------------------------------------------

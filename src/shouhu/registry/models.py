@@ -7,15 +7,31 @@ keys of `RegistryBlockingKey` (see `shouhu.registry.blocking`).
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
-from typing import TypeVar
+from typing import Final, TypeVar
 
-from sqlalchemy import Date, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import (
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from shouhu.core.crypto.fields import EncryptedField, EncryptedString, Sealed, seal
+from shouhu.core.crypto.fields import (
+    EncryptedBytes,
+    EncryptedField,
+    EncryptedString,
+    Sealed,
+    seal,
+)
 from shouhu.core.database import Base, UUIDPrimaryKey, utcnow
 from shouhu.matching.profile import MatchProfile
 
@@ -52,9 +68,29 @@ class RecordKind(StrEnum):
 
 
 class RecordStatus(StrEnum):
-    """Where a record is in its life; an operator import creates records `active` (issue 3)."""
+    """Where a record is in its life (`shouhu.registry.lifecycle` holds the transitions)."""
 
-    ACTIVE = "active"
+    DRAFT = "draft"  # being written by its submitter; seen by the submitting organisation only
+    PENDING_REVIEW = "pending_review"  # waiting for a registry reviewer (four eyes)
+    RETURNED = "returned"  # sent back to the submitter with a reason
+    ACTIVE = "active"  # approved: counts for the inquiries the policy puts it in scope of
+    CORRECTED = "corrected"  # replaced by a newer version; kept and linked
+    REVOKED = "revoked"  # quashed on appeal or retrial, or withdrawn: counts for nothing
+    SEALED = "sealed"  # juvenile record, Criminal Procedure Law art. 286: never for employers
+
+
+# The current version of a decision: one per person and fingerprint (a partial unique index).
+LIVE_STATUSES: Final = (RecordStatus.ACTIVE, RecordStatus.REVOKED, RecordStatus.SEALED)
+
+
+class RecordSource(StrEnum):
+    """How a record reached the registry."""
+
+    IMPORT = "import"  # an operator's bulk load (`shouhu registry import`)
+    COURT = "court"  # a court clerk's submission of a conviction
+    PROCURATORATE = "procuratorate"  # a prosecutor's non-prosecution decision
+    PUBLIC_SECURITY = "public_security"  # a registry clerk's administrative penalty
+    PAPER = "paper"  # a court or procuratorate decision received on paper, entered by a clerk
 
 
 class EncryptedDate(EncryptedField[date]):
@@ -79,6 +115,19 @@ class EncryptedProfile(EncryptedField[MatchProfile]):
     def decode(self, raw: bytes) -> MatchProfile:
         """Parse the JSON."""
         return MatchProfile.from_bytes(raw)
+
+
+class EncryptedValues(EncryptedField[dict[str, str]]):
+    """Encrypted text values by name (a submission's subject as the submitter gave it)."""
+
+    def encode(self, value: dict[str, str]) -> bytes:
+        """Compact JSON, keys sorted."""
+        return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
+    def decode(self, raw: bytes) -> dict[str, str]:
+        """Parse the JSON."""
+        parsed = json.loads(raw)
+        return {str(key): str(value) for key, value in parsed.items()}
 
 
 def sealed_for_row(field: EncryptedField[T], row_id: uuid.UUID, value: T) -> bytes:
@@ -161,14 +210,35 @@ class RegistryDocument(UUIDPrimaryKey, Base):
 
 
 class RegistryRecord(UUIDPrimaryKey, Base):
-    """A decision about a person: a conviction, a non-prosecution or an administrative penalty."""
+    """A decision about a person: a conviction, a non-prosecution or an administrative penalty.
+
+    Each version of a decision is a row: a correction adds a row that `supersedes` the one it
+    corrects, which is kept as `corrected`. A submission has no person until it is approved:
+    the subject is held sealed as the submitter gave it, and approval finds or creates the
+    registry person (`shouhu.registry.lifecycle`).
+    """
 
     __tablename__ = "registry_records"
-    # Led by person_id, the unique constraint's index also serves loading a person's records.
-    __table_args__ = (UniqueConstraint("person_id", "fingerprint"),)
+    __table_args__ = (
+        # One current version of the same decision about the same person. One judgment can
+        # convict several co-defendants and of several offences, hence the person and offence
+        # in the fingerprint; corrected and unapproved versions stand outside the rule.
+        Index(
+            "uq_registry_records_live_fingerprint",
+            "person_id",
+            "fingerprint",
+            unique=True,
+            sqlite_where=text("status IN ('active', 'revoked', 'sealed')"),
+            postgresql_where=text("status IN ('active', 'revoked', 'sealed')"),
+        ),
+        # The reviewers' queue: pending records of one reviewing organisation, oldest first.
+        Index(
+            "ix_registry_records_review_queue", "review_organisation_id", "status", "submitted_at"
+        ),
+    )
 
-    person_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("registry_persons.id", ondelete="CASCADE")
+    person_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("registry_persons.id", ondelete="CASCADE"), index=True
     )
     kind: Mapped[str] = mapped_column(String(32))
     offence: Mapped[str] = mapped_column(String(32), index=True)
@@ -176,15 +246,92 @@ class RegistryRecord(UUIDPrimaryKey, Base):
     decision_number_sealed: Mapped[bytes] = mapped_column("decision_number", Sealed())
     decision_number = EncryptedString()
     decision_date: Mapped[date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(16), default=RecordStatus.ACTIVE.value)
+    # When the offence was committed and the sentence in months (none: not custodial or not
+    # a conviction): what decides whether a record may be sealed (CPL art. 286).
+    offence_date: Mapped[date | None] = mapped_column(Date)
+    sentence_months: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default=RecordStatus.ACTIVE.value, index=True)
+    source: Mapped[str] = mapped_column(String(16), default=RecordSource.IMPORT.value)
     # blind_index over kind, offence and the folded decision number (RECORD_DOMAIN): the same
-    # decision about the same person is one record, however often it is imported. One judgment
-    # can convict several co-defendants and of several offences, hence the person and offence.
+    # decision about the same person is one record, however often it is imported.
     fingerprint: Mapped[str] = mapped_column(String(BLIND_INDEX_LENGTH))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    supersedes_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("registry_records.id", ondelete="RESTRICT"), index=True
+    )
+    # The identity columns of DESIGN §6 as the submitter entered them (no person yet).
+    subject_sealed: Mapped[bytes | None] = mapped_column("subject", Sealed())
+    subject = EncryptedValues()
+    submitted_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="RESTRICT")
+    )
+    submitting_organisation_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="RESTRICT"), index=True
+    )
+    # The public security organisation whose reviewers decide the record.
+    review_organisation_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="RESTRICT")
+    )
+    submitted_at: Mapped[datetime | None]
+    approved_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="RESTRICT")
+    )
+    approved_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    person: Mapped[RegistryPerson] = relationship(back_populates="records")
+    person: Mapped[RegistryPerson | None] = relationship(back_populates="records")
+    transitions: Mapped[list[RegistryRecordTransition]] = relationship(
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="RegistryRecordTransition.seq",
+    )
+    files: Mapped[list[RegistryRecordFile]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class RegistryRecordTransition(UUIDPrimaryKey, Base):
+    """One change of a record's status: who, when, from what to what, and why (sealed)."""
+
+    __tablename__ = "registry_record_transitions"
+    __table_args__ = (UniqueConstraint("record_id", "seq"),)
+
+    record_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("registry_records.id", ondelete="CASCADE")
+    )
+    seq: Mapped[int] = mapped_column(Integer)  # 1, 2, … per record
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    organisation_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="RESTRICT")
+    )
+    occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A return, revocation or sealing says why; the reason may name people, so it is sealed.
+    reason_sealed: Mapped[bytes | None] = mapped_column("reason", Sealed())
+    reason = EncryptedString()
+
+
+class RegistryRecordFile(UUIDPrimaryKey, Base):
+    """A scan of the decision document, sealed, with the SHA-256 of its plaintext."""
+
+    __tablename__ = "registry_record_files"
+
+    record_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("registry_records.id", ondelete="CASCADE"), index=True
+    )
+    filename_sealed: Mapped[bytes] = mapped_column("filename", Sealed())
+    filename = EncryptedString()
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content_sealed: Mapped[bytes] = mapped_column("content", Sealed())
+    content = EncryptedBytes()
+    uploaded_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="RESTRICT")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class RegistryBlockingKey(Base):

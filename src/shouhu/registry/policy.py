@@ -29,6 +29,7 @@ from shouhu.registry.offences import (
 # version → SHA-256 of its file. Add a line per release; never change one.
 RELEASED: Final[dict[int, str]] = {
     1: "9d21bb3cf211ee8ccedffbb92845de70f0c6fdbaedee90fe18d6bc080d464b43",
+    2: "a60e340b87157fbf1d0b236806e0f111a57f3ea2315b4fb2e1ce2ef930e85b78",
 }
 CURRENT_VERSION: Final = max(RELEASED)
 
@@ -77,14 +78,31 @@ class RecordScope:
         return status in self.statuses and kind in self.record_kinds and offence in self.offences
 
 
+@dataclass(frozen=True, slots=True)
+class SealingRule:
+    """When a record may be sealed (Criminal Procedure Law art. 286)."""
+
+    under_age: int
+    max_sentence_months: int
+    legal_basis: str
+
+
 @dataclass(frozen=True)
 class DisclosurePolicy:
-    """One version of the policy: its catalogue and its purposes."""
+    """One version of the policy: its catalogue, its purposes and its record rules.
+
+    A version without `sealing` allows no record to be sealed; `sealed_visible_to` names the
+    roles that may read a sealed record; `unfinished_submission_days` (None: kept) is how long
+    a draft or returned submission is kept after its last change.
+    """
 
     version: int
     effective: date
     catalogue: OffenceCatalogue
     purposes: dict[InquiryPurpose, Purpose]
+    sealing: SealingRule | None = None
+    sealed_visible_to: frozenset[str] = frozenset()
+    unfinished_submission_days: int | None = None
 
     def scope(self, purpose: InquiryPurpose) -> RecordScope:
         """The records that count for `purpose`."""
@@ -97,9 +115,13 @@ class DisclosurePolicy:
         return RecordScope(
             policy_version=self.version,
             purpose=purpose,
-            # Only active records count; revoked, corrected and sealed ones come with the record
-            # lifecycle, and a sealed one never counts for an employer's inquiry.
-            statuses=(RecordStatus.ACTIVE.value,),
+            # Revoked, corrected and unapproved records count for nothing; a sealed one never
+            # for an employer's inquiry (Criminal Procedure Law art. 286).
+            statuses=(
+                (RecordStatus.ACTIVE.value,)
+                if rule.employer
+                else (RecordStatus.ACTIVE.value, RecordStatus.SEALED.value)
+            ),
             record_kinds=tuple(sorted(kind.value for kind in rule.record_kinds)),
             offences=tuple(offences),
         )
@@ -120,8 +142,39 @@ def _purpose(code: str, entry: dict[str, Any]) -> Purpose:
         raise PolicyError(f"bad purpose {code!r}: {exc}") from exc
 
 
+def _sealing(entry: Any) -> SealingRule | None:
+    if entry is None:
+        return None
+    try:
+        return SealingRule(
+            under_age=int(entry["under_age"]),
+            max_sentence_months=int(entry["max_sentence_months"]),
+            legal_basis=str(entry["legal_basis"]),
+        )
+    except (KeyError, ValueError, TypeError) as exc:
+        raise PolicyError(f"bad [sealing]: {exc}") from exc
+
+
+def _roles(entry: Any) -> frozenset[str]:
+    if entry is None:
+        return frozenset()
+    roles = entry.get("visible_to") if isinstance(entry, dict) else None
+    if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
+        raise PolicyError("[sealed] visible_to must be a list of role names")
+    return frozenset(roles)
+
+
+def _retention(entry: Any) -> int | None:
+    if entry is None:
+        return None
+    days = entry.get("unfinished_submission_days") if isinstance(entry, dict) else None
+    if not isinstance(days, int) or days < 1:
+        raise PolicyError("[retention] unfinished_submission_days must be a positive integer")
+    return days
+
+
 def parse_policy(text: str) -> DisclosurePolicy:
-    """Parse a policy file: its version, effective date, catalogue and every purpose."""
+    """Parse a policy file: its version, effective date, catalogue, purposes and record rules."""
     data = tomllib.loads(text)
     effective = data.get("effective")
     if not isinstance(effective, date):
@@ -134,7 +187,15 @@ def parse_policy(text: str) -> DisclosurePolicy:
     if missing:
         raise PolicyError(f"the policy does not cover the purposes {', '.join(missing)}")
     catalogue = parse_catalogue(text)
-    return DisclosurePolicy(catalogue.version, effective, catalogue, purposes)
+    return DisclosurePolicy(
+        catalogue.version,
+        effective,
+        catalogue,
+        purposes,
+        sealing=_sealing(data.get("sealing")),
+        sealed_visible_to=_roles(data.get("sealed")),
+        unfinished_submission_days=_retention(data.get("retention")),
+    )
 
 
 def policy_text(version: int) -> bytes:

@@ -1,0 +1,114 @@
+"""Every query of registry records and persons, each filtered by what the principal may see.
+
+Who sees a record:
+- its submitting organisation, always (its own drafts, returns and what became of them);
+- the reviewing organisation's reviewers, from the moment it is sent for review;
+- the registry roles (`registry:read`), every decided record: active, corrected, revoked, sealed.
+Anyone else, and anything else, is a 404. What a sealed record says is shown only to the roles
+the disclosure policy names (`can_read_sealed`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Final
+
+from sqlalchemy import Select, false, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from shouhu.accounts.policies import allows
+from shouhu.accounts.roles import Permission
+from shouhu.core.errors import NotFoundError
+from shouhu.core.principal import Principal
+from shouhu.registry.models import RecordStatus, RegistryPerson, RegistryRecord
+from shouhu.registry.policy import policy
+
+DECIDED_STATUSES: Final = (
+    RecordStatus.ACTIVE.value,
+    RecordStatus.CORRECTED.value,
+    RecordStatus.REVOKED.value,
+    RecordStatus.SEALED.value,
+)
+UNDECIDED_STATUSES: Final = (
+    RecordStatus.DRAFT.value,
+    RecordStatus.PENDING_REVIEW.value,
+    RecordStatus.RETURNED.value,
+)
+
+
+def readable_records(principal: Principal) -> Select[RegistryRecord]:
+    """The records the principal may see."""
+    conditions = []
+    org = principal.organisation_id
+    if org is not None and allows(principal, Permission.REGISTRY_SUBMIT):
+        conditions.append(RegistryRecord.submitting_organisation_id == org)
+    if org is not None and allows(principal, Permission.REGISTRY_REVIEW):
+        conditions.append(
+            (RegistryRecord.review_organisation_id == org)
+            & (RegistryRecord.status != RecordStatus.DRAFT.value)
+        )
+    if allows(principal, Permission.REGISTRY_READ):
+        conditions.append(RegistryRecord.status.in_(DECIDED_STATUSES))
+    return select(RegistryRecord).where(or_(*conditions) if conditions else false())
+
+
+def get_record(session: Session, principal: Principal, record_id: uuid.UUID) -> RegistryRecord:
+    """One record the principal may see, or NotFoundError (the same answer as no such record)."""
+    found = session.scalar(
+        readable_records(principal)
+        .where(RegistryRecord.id == record_id)
+        .options(selectinload(RegistryRecord.transitions), selectinload(RegistryRecord.files))
+    )
+    if found is None:
+        raise NotFoundError("Record not found.")
+    return found
+
+
+def review_queue(principal: Principal) -> Select[RegistryRecord]:
+    """Records waiting for the principal's organisation's reviewers, oldest first."""
+    if principal.organisation_id is None or not allows(principal, Permission.REGISTRY_REVIEW):
+        return select(RegistryRecord).where(false())
+    return (
+        select(RegistryRecord)
+        .where(
+            RegistryRecord.review_organisation_id == principal.organisation_id,
+            RegistryRecord.status == RecordStatus.PENDING_REVIEW.value,
+        )
+        .order_by(RegistryRecord.submitted_at, RegistryRecord.id)
+    )
+
+
+def own_submissions(principal: Principal) -> Select[RegistryRecord]:
+    """The principal's organisation's submissions, newest change first."""
+    if principal.organisation_id is None or not allows(principal, Permission.REGISTRY_SUBMIT):
+        return select(RegistryRecord).where(false())
+    return (
+        select(RegistryRecord)
+        .where(RegistryRecord.submitting_organisation_id == principal.organisation_id)
+        .order_by(RegistryRecord.updated_at.desc(), RegistryRecord.id)
+    )
+
+
+def get_person(session: Session, principal: Principal, person_id: uuid.UUID) -> RegistryPerson:
+    """One registry person, for the registry roles only; NotFoundError otherwise."""
+    if not allows(principal, Permission.REGISTRY_READ):
+        raise NotFoundError("Person not found.")
+    found = session.scalar(
+        select(RegistryPerson)
+        .where(RegistryPerson.id == person_id)
+        .options(
+            selectinload(RegistryPerson.names),
+            selectinload(RegistryPerson.documents),
+            selectinload(RegistryPerson.records).selectinload(RegistryRecord.transitions),
+        )
+    )
+    if found is None:
+        raise NotFoundError("Person not found.")
+    return found
+
+
+def can_read_sealed(principal: Principal) -> bool:
+    """Whether the principal may read what a sealed record says (the policy names the roles)."""
+    if principal.channel == "cli" and principal.user_id is None:
+        return True  # the operator's shell, as in `accounts.policies.allows`
+    return bool(principal.roles & policy().sealed_visible_to)
