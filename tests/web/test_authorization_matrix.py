@@ -15,6 +15,7 @@ from shouhu.accounts.models import User
 from shouhu.accounts.roles import PERMISSIONS, OrgType, Permission, Role
 from shouhu.web.permission_matrix import app_routes, route_rules
 from tests.factories.accounts import DEFAULT_PASSWORD, api_token, make_org, make_user
+from tests.web import registry_page_cases
 from tests.web.conftest import SignedInClient
 
 Builder = Callable[[Session, User], dict[str, Any]]
@@ -161,6 +162,8 @@ PAGE_CASES = [
         ok=(303,),
     ),
 ]
+
+PAGE_CASES += registry_page_cases.cases(Case)
 
 PAGE_CASES += [
     Case("GET", "/audit", Permission.AUDIT_VERIFY),

@@ -100,6 +100,8 @@ class Permission(StrEnum):
     REGISTRY_SUBMIT = "registry:submit"  # enter a decision for review (four eyes)
     REGISTRY_REVIEW = "registry:review"  # approve, return, revoke, seal
     REGISTRY_READ = "registry:read"  # registry persons and decided records
+    # A record's own page: each holder sees only the records the repository shows them.
+    REGISTRY_RECORDS = "registry:records"
 
 
 _EVERY_ROLE = frozenset(Role)
@@ -127,6 +129,9 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.REGISTRY_REVIEW: frozenset({Role.REGISTRY_REVIEWER}),
     # Public security's registry roles only (DESIGN §2); case officers work cases, not records.
     Permission.REGISTRY_READ: frozenset({Role.REGISTRY_CLERK, Role.REGISTRY_REVIEWER}),
+    Permission.REGISTRY_RECORDS: frozenset(
+        {Role.COURT_CLERK, Role.PROSECUTOR, Role.REGISTRY_CLERK, Role.REGISTRY_REVIEWER}
+    ),
 }
 
 

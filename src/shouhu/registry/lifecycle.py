@@ -49,7 +49,15 @@ from shouhu.registry.repository import get_record
 from shouhu.registry.schemas import SUBJECT_COLUMNS, Reason, RecordSubmission
 
 MAX_SCAN_BYTES: Final = 20 * 1024 * 1024
-SCAN_TYPES: Final = frozenset({"application/pdf", "image/jpeg", "image/png", "image/tiff"})
+# The types a scan may have, each with the signatures its content starts with: a browser names
+# the type from the file's extension, so a renamed document would otherwise pass as a scan.
+SCAN_SIGNATURES: Final[dict[str, tuple[bytes, ...]]] = {
+    "application/pdf": (b"%PDF-",),
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "image/tiff": (b"II*\x00", b"MM\x00*"),
+}
+SCAN_TYPES: Final = frozenset(SCAN_SIGNATURES)
 
 # The kinds each source enters (2020 Opinions art. 2); a registry clerk also enters any kind
 # received on paper.
@@ -82,7 +90,9 @@ class SubmissionInvalidError(ValidationFailedError):
 
     def __init__(self, problems: dict[str, str]) -> None:
         first = next(iter(problems))
-        super().__init__("Check the field {field}: {problem}", field=first, problem=problems[first])
+        super().__init__(
+            "Check the field {name}: {problem}", field=first, name=first, problem=problems[first]
+        )
         self.problems = problems
 
 
@@ -211,7 +221,7 @@ def _scan_file(record: RegistryRecord, scan: Scan, actor: Principal) -> Registry
         raise ValidationFailedError(
             "The scan is larger than {limit} MiB.", field="scan", limit=MAX_SCAN_BYTES >> 20
         )
-    if scan.content_type not in SCAN_TYPES:
+    if not scan.content.startswith(SCAN_SIGNATURES.get(scan.content_type, ())):
         raise ValidationFailedError("Upload the scan as PDF, JPEG, PNG or TIFF.", field="scan")
     stored = RegistryRecordFile(
         record_id=record.id,
@@ -238,9 +248,12 @@ def _move(
     action: str,
     reason: str | None = None,
     details: dict[str, Any] | None = None,
+    created: bool = False,
 ) -> None:
     """Change the status, append the transition and write its audit event."""
-    from_status = None if not record.transitions else record.status
+    # A record's first transition comes from nothing only when it creates the record: an
+    # imported record has no transitions yet is active when it is first sealed or revoked.
+    from_status = None if created else record.status
     transition = RegistryRecordTransition(
         record_id=record.id,
         seq=len(record.transitions) + 1,
@@ -344,6 +357,7 @@ def submit_record(
         actor=actor,
         to=RecordStatus.PENDING_REVIEW if send else RecordStatus.DRAFT,
         action=ACTION_SUBMIT if send else ACTION_DRAFT,
+        created=True,
         details={"source": source.value, "scan_sha256": _scan_digests(record)},
     )
     return record
@@ -504,6 +518,7 @@ def submit_correction(
         actor=actor,
         to=RecordStatus.PENDING_REVIEW if send else RecordStatus.DRAFT,
         action=ACTION_SUBMIT if send else ACTION_DRAFT,
+        created=True,
         details={
             "source": source.value,
             "supersedes": str(old.id),
