@@ -11,9 +11,10 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from shouhu.accounts.roles import OrgType, Permission, Role
-from shouhu.core.principal import Principal
-from shouhu.registry import lifecycle
+from shouhu.core.principal import Principal, system_principal
+from shouhu.registry import lifecycle, merging
 from shouhu.registry.lifecycle import Scan
+from shouhu.registry.models import RegistryDuplicatePair
 from shouhu.registry.schemas import RecordSubmission
 from tests.factories.accounts import make_org, make_user
 from tests.factories.registry import prc_number, registry_row
@@ -37,7 +38,9 @@ def submission(**overrides: Any) -> RecordSubmission:
     """A valid conviction submission with a fresh PRC number (a man born 1980-05-17)."""
     row = registry_row()
     row.pop("external_id")
-    row["id_number"] = prc_number("110101", date(1980, 5, 17), _next_sequence())
+    sequence = _next_sequence()
+    row["id_number"] = prc_number("110101", date(1980, 5, 17), sequence)
+    row["decision_number"] = f"(2021)京0101刑初{sequence}号"
     row.update(overrides)
     return RecordSubmission.model_validate(row)
 
@@ -131,6 +134,32 @@ def person_of(session: Session, _user: User) -> dict[str, Any]:
     return {"person_id": approved.person_id}
 
 
+def pair_of(session: Session, user: User) -> dict[str, Any]:
+    """An open pair of the duplicate sweep: two registry persons."""
+    first = person_of(session, user)["person_id"]
+    second = person_of(session, user)["person_id"]
+    low, high = sorted((first, second))
+    pair = RegistryDuplicatePair(
+        first_person_id=low,
+        second_person_id=high,
+        outcome="possible_match",
+        score=9.5,
+        reasons="name=agree +6.0; birth_date=agree +4.0; rule=review",
+    )
+    session.add(pair)
+    session.flush()
+    return {"pair_id": pair.id}
+
+
+def merge_of(session: Session, user: User) -> dict[str, Any]:
+    """A merge in force (of a pair's two persons)."""
+    pair = session.get_one(RegistryDuplicatePair, pair_of(session, user)["pair_id"])
+    merge = merging.merge_for_pair(
+        session, actor=system_principal("cli"), pair_id=pair.id, keep="first", reason="Same man."
+    )
+    return {"merge_id": merge.id}
+
+
 def new_submission_form(session: Session, _user: User) -> dict[str, Any]:
     """The form fields of a valid submission."""
     reviewers = make_org(session, org_type=OrgType.PUBLIC_SECURITY)
@@ -154,6 +183,7 @@ def cases(case: type[Any]) -> list[Any]:
     """The registry pages' cases, built with the matrix's `Case`."""
     submit, review = Permission.REGISTRY_SUBMIT, Permission.REGISTRY_REVIEW
     records, read = Permission.REGISTRY_RECORDS, Permission.REGISTRY_READ
+    duplicates = Permission.REGISTRY_DUPLICATES
     return [
         case("GET", "/registry/submissions", submit),
         case("GET", "/registry/submissions/new", submit),
@@ -205,6 +235,33 @@ def cases(case: type[Any]) -> list[Any]:
             adult_active_for,
             form={"reason": "Juvenile record."},
             ok=(409,),
+        ),
+        case("GET", "/registry/duplicates", duplicates),
+        case("GET", "/registry/duplicates/{pair_id}", duplicates, pair_of),
+        case(
+            "POST",
+            "/registry/duplicates/{pair_id}/merge",
+            duplicates,
+            pair_of,
+            form={"keep": "second", "reason": "One man under two passports."},
+            ok=(303,),
+        ),
+        case(
+            "POST",
+            "/registry/duplicates/{pair_id}/dismiss",
+            duplicates,
+            pair_of,
+            form={"reason": "Namesakes born on the same day."},
+            ok=(303,),
+        ),
+        case("GET", "/registry/merges/{merge_id}", duplicates, merge_of),
+        case(
+            "POST",
+            "/registry/merges/{merge_id}/undo",
+            duplicates,
+            merge_of,
+            form={"reason": "Two brothers."},
+            ok=(303,),
         ),
         case("GET", "/registry/persons", read),
         case("GET", "/registry/persons/{person_id}", read, person_of),

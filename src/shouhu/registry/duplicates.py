@@ -4,8 +4,9 @@ Each person's stored profile is put to the matching engine as if it were a query
 person it would answer `hit` (the same document and a high score: surely one human) or
 `possible_match` (a reviewer should look) is a pair. A pair is reported once, however many of
 its two persons' batches find it. Reading profiles is reading sensitive data: each batch is
-audited (counts only) before its pairs leave. Merging a pair is a reviewer's decision, made on the
-pair's page (the governance issue's pages).
+audited (counts only) before its pairs leave. Each pair is also kept in
+`registry_duplicate_pairs`, in the batch's transaction, for the reviewers' duplicates page: a pair
+found again keeps the reviewer's decision. Merging is a reviewer's decision (`registry.merging`).
 """
 
 from __future__ import annotations
@@ -22,13 +23,13 @@ from shouhu.accounts.policies import require
 from shouhu.accounts.roles import Permission
 from shouhu.core.audit.chain import record as audit_record
 from shouhu.core.crypto.fields import open_sealed
-from shouhu.core.database import read_only_session, transaction
+from shouhu.core.database import read_only_session, transaction, utcnow
 from shouhu.core.principal import Principal
 from shouhu.matching.engine import Outcome, Thresholds, score_candidates
 from shouhu.matching.model import MatchModel
 from shouhu.matching.profile import MatchProfile
 from shouhu.registry.candidates import RegistryCandidates, person_uuid
-from shouhu.registry.models import RegistryPerson
+from shouhu.registry.models import DuplicateStatus, RegistryDuplicatePair, RegistryPerson
 from shouhu.registry.policy import InquiryPurpose, policy
 
 AUDIT_ACTION: Final = "registry:duplicates"
@@ -43,6 +44,8 @@ class DuplicatePair:
 
     first_external_id: str
     second_external_id: str
+    first_person_id: uuid.UUID  # the smaller id of the two
+    second_person_id: uuid.UUID
     outcome: Outcome  # hit: surely one human; possible_match: a reviewer should look
     score: float
     reasons: str
@@ -81,6 +84,41 @@ def _batches(engine: Engine, size: int) -> Iterator[list[_Person]]:
         after = rows[-1][0]
 
 
+def _keep(session: Session, pairs: list[DuplicatePair]) -> None:
+    """Store new pairs and refresh the open ones; a decided pair keeps its decision."""
+    if not pairs:
+        return
+    ids = {p.first_person_id for p in pairs}
+    stored = {
+        (row.first_person_id, row.second_person_id): row
+        for row in session.scalars(
+            select(RegistryDuplicatePair).where(RegistryDuplicatePair.first_person_id.in_(ids))
+        )
+    }
+    now = utcnow()
+    for pair in pairs:
+        row = stored.get((pair.first_person_id, pair.second_person_id))
+        if row is None:
+            session.add(
+                RegistryDuplicatePair(
+                    first_person_id=pair.first_person_id,
+                    second_person_id=pair.second_person_id,
+                    outcome=pair.outcome.value,
+                    score=pair.score,
+                    reasons=pair.reasons,
+                    status=DuplicateStatus.OPEN.value,
+                    found_at=now,
+                )
+            )
+        elif row.status == DuplicateStatus.OPEN.value:
+            row.outcome, row.score, row.reasons, row.found_at = (
+                pair.outcome.value,
+                pair.score,
+                pair.reasons,
+                now,
+            )
+
+
 def find_duplicates(
     engine: Engine,
     factory: sessionmaker[Session],
@@ -114,12 +152,20 @@ def find_duplicates(
                 seen.add(pair)
                 explanation = candidate.explanation
                 first, second = sorted((person.external_id, explanation.external_id))
+                low, high = sorted((person.id, other))
                 pairs.append(
                     DuplicatePair(
-                        first, second, candidate.outcome, explanation.score, explanation.reasons()
+                        first,
+                        second,
+                        low,
+                        high,
+                        candidate.outcome,
+                        explanation.score,
+                        explanation.reasons(),
                     )
                 )
         with transaction(factory) as session:
+            _keep(session, pairs)
             audit_record(
                 session,
                 actor=actor,

@@ -548,6 +548,7 @@ _PERSON_COLUMNS: Final = (
     "keys_version",
     "created_at",
     "updated_at",
+    "merged_into_id",
 )
 _NAME_COLUMNS: Final = ("id", "person_id", "kind", "name", "created_at")
 _DOCUMENT_COLUMNS: Final = (
@@ -714,6 +715,7 @@ def _creation_rows(person: PersonInput, digest: str, native: _Native, sealer: Fi
             KEYS_VERSION,
             now,
             now,
+            None,  # merged_into_id: a new person is nobody's duplicate yet
         )
     )
     for kind, text in names:

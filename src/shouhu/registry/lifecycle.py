@@ -17,7 +17,7 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, get_args
 
 from pydantic import ValidationError
 from sqlalchemy import delete, select
@@ -27,9 +27,10 @@ from shouhu.accounts.models import Organisation
 from shouhu.accounts.policies import require
 from shouhu.accounts.roles import OrgType, Permission, Role
 from shouhu.core.audit.chain import record as audit_record
+from shouhu.core.audit.models import AuditEvent
 from shouhu.core.database import utcnow
 from shouhu.core.errors import ConflictError, ForbiddenError, NotFoundError, ValidationFailedError
-from shouhu.core.principal import Principal
+from shouhu.core.principal import Channel, Principal
 from shouhu.identity.prc_id import latest_possible_date
 from shouhu.identity.rows import Rejection
 from shouhu.registry.importer import ValidRow, merge_identity, merge_person, validate_row
@@ -83,6 +84,9 @@ ACTION_SEAL: Final = "registry:record_seal"
 ACTION_DISCARD: Final = "registry:record_discard"
 ACTION_VIEW: Final = "registry:record_view"
 ACTION_FILE_READ: Final = "registry:record_file_read"
+# The actions that write a record's content: four eyes keeps their actors from approving it.
+_WRITES: Final = (ACTION_DRAFT, ACTION_UPDATE, ACTION_SUBMIT)
+CHANNELS: Final = get_args(Channel)
 
 
 class SubmissionInvalidError(ValidationFailedError):
@@ -560,9 +564,9 @@ def _row_of(record: RegistryRecord) -> ValidRow:
     return _checked(columns, None)
 
 
-def _resolve_person(session: Session, row: ValidRow) -> RegistryPerson:
-    """The registry person holding the subject's document, brought up to date, or a new one."""
-    person = session.scalar(
+def holder_of(session: Session, row: ValidRow) -> RegistryPerson | None:
+    """The registry person holding the subject's identity document, if any."""
+    return session.scalar(
         select(RegistryPerson)
         .join(RegistryDocument, RegistryDocument.person_id == RegistryPerson.id)
         .where(
@@ -575,6 +579,13 @@ def _resolve_person(session: Session, row: ValidRow) -> RegistryPerson:
             selectinload(RegistryPerson.records),
         )
     )
+
+
+def _resolve_person(
+    session: Session, row: ValidRow, found: RegistryPerson | None
+) -> RegistryPerson:
+    """`found` (the document's holder) brought up to date with the subject, or a new person."""
+    person = found
     if person is None:
         person = RegistryPerson(
             external_id=f"SUB-{uuid.uuid4().hex[:16].upper()}", names=[], documents=[]
@@ -623,17 +634,22 @@ def _birthday(born: date, years: int) -> date:
         return date(born.year + years, 3, 1)
 
 
-def approve_record(session: Session, *, actor: Principal, record_id: uuid.UUID) -> RegistryRecord:
-    """Approve a submission: it goes live (or sealed, CPL art. 286) on its person."""
-    record = _pending_for(session, actor, record_id)
-    if record.submitted_by_id == actor.user_id:
-        raise ForbiddenError("You submitted this record; another reviewer must approve it.")
-    row = _row_of(record)
-    if record.person_id is None:
-        person = _resolve_person(session, row)
-        record.person_id = person.id
-    else:
-        person = session.get_one(RegistryPerson, record.person_id)
+def _authors(session: Session, record: RegistryRecord) -> set[uuid.UUID | None]:
+    """Everyone who wrote any of the record: submitter, and whoever drafted, changed or sent it.
+
+    Read from the audit trail, since a draft saved without being sent changes no status.
+    """
+    written = [f"{channel}:{action}" for channel in CHANNELS for action in _WRITES]
+    actors = session.scalars(
+        select(AuditEvent.actor_id).where(
+            AuditEvent.object_id == str(record.id), AuditEvent.action.in_(written)
+        )
+    )
+    return {record.submitted_by_id} | {uuid.UUID(a) for a in actors if a}
+
+
+def _holds_decision(session: Session, person: RegistryPerson, record: RegistryRecord) -> bool:
+    """Whether the person already holds a current version of the record's decision."""
     clash = session.scalar(
         select(RegistryRecord.id).where(
             RegistryRecord.person_id == person.id,
@@ -642,10 +658,29 @@ def approve_record(session: Session, *, actor: Principal, record_id: uuid.UUID) 
             RegistryRecord.id != (record.supersedes_id or record.id),
         )
     )
-    if clash is not None:
+    return clash is not None
+
+
+def approve_record(session: Session, *, actor: Principal, record_id: uuid.UUID) -> RegistryRecord:
+    """Approve a submission: it goes live (or sealed, CPL art. 286) on its person."""
+    record = _pending_for(session, actor, record_id)
+    if actor.user_id in _authors(session, record):
+        raise ForbiddenError("You submitted this record; another reviewer must approve it.")
+    row = _row_of(record)
+    found = (
+        holder_of(session, row)
+        if record.person_id is None
+        else session.get_one(RegistryPerson, record.person_id)
+    )
+    # Checked before anything about the person changes: a refusal leaves the registry as it was.
+    if found is not None and _holds_decision(session, found, record):
         raise ConflictError(
             "The registry already holds this decision for this person; return the submission."
         )
+    person = (
+        found if record.person_id is not None and found else _resolve_person(session, row, found)
+    )
+    record.person_id = person.id
     if record.supersedes_id is not None:
         old = session.get_one(RegistryRecord, record.supersedes_id)
         if old.status != RecordStatus.ACTIVE.value:
@@ -756,10 +791,12 @@ def discard_expired_submissions(
     cutoff = (now or utcnow()) - timedelta(days=days)
     expired = list(
         session.scalars(
-            select(RegistryRecord).where(
+            select(RegistryRecord)
+            .where(
                 RegistryRecord.status.in_([RecordStatus.DRAFT.value, RecordStatus.RETURNED.value]),
                 RegistryRecord.updated_at < cutoff,
             )
+            .order_by(RegistryRecord.updated_at, RegistryRecord.id)
         )
     )
     for record in expired:

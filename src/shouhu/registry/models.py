@@ -15,11 +15,13 @@ from typing import Final, TypeVar
 
 from sqlalchemy import (
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
     LargeBinary,
     String,
+    Text,
     UniqueConstraint,
     text,
 )
@@ -157,6 +159,11 @@ class RegistryPerson(UUIDPrimaryKey, Base):
     match_profile_sealed: Mapped[bytes | None] = mapped_column("match_profile", Sealed())
     match_profile = EncryptedProfile()
     keys_version: Mapped[int | None] = mapped_column(Integer, index=True)
+    # Set when a reviewer merged this person into another (`registry.merging`): their names,
+    # documents and records moved there, and this row stays, emptied, so the merge can be undone.
+    merged_into_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("registry_persons.id", ondelete="RESTRICT"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -332,6 +339,74 @@ class RegistryRecordFile(UUIDPrimaryKey, Base):
         ForeignKey("users.id", ondelete="RESTRICT")
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DuplicateStatus(StrEnum):
+    """What a reviewer made of a pair the duplicate sweep found."""
+
+    OPEN = "open"
+    MERGED = "merged"
+    DISMISSED = "dismissed"  # two humans after all (or a merge of them undone)
+
+
+class RegistryDuplicatePair(UUIDPrimaryKey, Base):
+    """Two persons the duplicate sweep takes for one human, waiting for a reviewer's decision.
+
+    `first_person_id` is the smaller id, so a pair has one row however often it is found.
+    """
+
+    __tablename__ = "registry_duplicate_pairs"
+    __table_args__ = (UniqueConstraint("first_person_id", "second_person_id"),)
+
+    first_person_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("registry_persons.id", ondelete="CASCADE")
+    )
+    second_person_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("registry_persons.id", ondelete="CASCADE"), index=True
+    )
+    outcome: Mapped[str] = mapped_column(String(16))  # hit or possible_match
+    score: Mapped[float] = mapped_column(Float)
+    # Which fields agreed and disagreed, with their weights: field names, never their values.
+    reasons: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default=DuplicateStatus.OPEN.value, index=True)
+    found_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="RESTRICT")
+    )
+    decided_at: Mapped[datetime | None]
+    # Why a reviewer dismissed it (a merge keeps its reason on the merge).
+    reason_sealed: Mapped[bytes | None] = mapped_column("reason", Sealed())
+    reason = EncryptedString()
+
+
+class RegistryPersonMerge(UUIDPrimaryKey, Base):
+    """One merge of a person into another, with what moved, so that it can be undone."""
+
+    __tablename__ = "registry_person_merges"
+
+    kept_person_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("registry_persons.id", ondelete="RESTRICT"), index=True
+    )
+    merged_person_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("registry_persons.id", ondelete="RESTRICT"), index=True
+    )
+    pair_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("registry_duplicate_pairs.id", ondelete="SET NULL")
+    )
+    # JSON: the ids of the names (with their kind before the merge), documents and records moved.
+    moved: Mapped[str] = mapped_column(Text)
+    reason_sealed: Mapped[bytes | None] = mapped_column("reason", Sealed())
+    reason = EncryptedString()
+    merged_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="RESTRICT")
+    )
+    merged_at: Mapped[datetime] = mapped_column(default=utcnow)
+    undone_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="RESTRICT")
+    )
+    undone_at: Mapped[datetime | None]
+    undo_reason_sealed: Mapped[bytes | None] = mapped_column("undo_reason", Sealed())
+    undo_reason = EncryptedString()
 
 
 class RegistryBlockingKey(Base):

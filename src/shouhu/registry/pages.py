@@ -397,7 +397,7 @@ def _usernames(db: Session, ids: set[uuid.UUID | None]) -> dict[uuid.UUID, str]:
     if not wanted:
         return {}
     rows = db.execute(select(User.id, User.username).where(User.id.in_(wanted)))
-    return {user_id: username for user_id, username in rows}
+    return {row[0]: row[1] for row in rows}
 
 
 def _org_names(db: Session, ids: set[uuid.UUID | None]) -> dict[uuid.UUID, str]:
@@ -405,7 +405,7 @@ def _org_names(db: Session, ids: set[uuid.UUID | None]) -> dict[uuid.UUID, str]:
     if not wanted:
         return {}
     rows = db.execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(wanted)))
-    return {org_id: name for org_id, name in rows}
+    return {row[0]: row[1] for row in rows}
 
 
 def _holder(db: Session, record: RegistryRecord) -> RegistryPerson | None:

@@ -1,8 +1,8 @@
-"""record lifecycle: submissions, four-eyes review, versions, transitions and scans
+"""registry governance: the record lifecycle, duplicate pairs and person merges
 
 Revision ID: 0005
 Revises: 0004
-Create Date: 2026-11-29 08:22:15
+Create Date: 2026-11-29 08:34:00
 
 Records so far came only from operator imports and are `active`; they keep that state, with
 `source = 'import'` and version 1. The one-decision-one-record rule now covers only the current
@@ -25,6 +25,109 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     """Apply this migration."""
+    op.create_table(
+        "registry_duplicate_pairs",
+        sa.Column("first_person_id", sa.Uuid(), nullable=False),
+        sa.Column("second_person_id", sa.Uuid(), nullable=False),
+        sa.Column("outcome", sa.String(length=16), nullable=False),
+        sa.Column("score", sa.Float(), nullable=False),
+        sa.Column("reasons", sa.Text(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("found_at", shouhu.core.database.UTCDateTime(), nullable=False),
+        sa.Column("decided_by_id", sa.Uuid(), nullable=True),
+        sa.Column("decided_at", shouhu.core.database.UTCDateTime(), nullable=True),
+        sa.Column("reason", shouhu.core.crypto.fields.Sealed(), nullable=True),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["decided_by_id"],
+            ["users.id"],
+            name=op.f("fk_registry_duplicate_pairs_decided_by_id_users"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["first_person_id"],
+            ["registry_persons.id"],
+            name=op.f("fk_registry_duplicate_pairs_first_person_id_registry_persons"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["second_person_id"],
+            ["registry_persons.id"],
+            name=op.f("fk_registry_duplicate_pairs_second_person_id_registry_persons"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_registry_duplicate_pairs")),
+        sa.UniqueConstraint(
+            "first_person_id",
+            "second_person_id",
+            name=op.f("uq_registry_duplicate_pairs_first_person_id_second_person_id"),
+        ),
+    )
+    with op.batch_alter_table("registry_duplicate_pairs", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_registry_duplicate_pairs_second_person_id"),
+            ["second_person_id"],
+            unique=False,
+        )
+        batch_op.create_index(
+            batch_op.f("ix_registry_duplicate_pairs_status"), ["status"], unique=False
+        )
+
+    op.create_table(
+        "registry_person_merges",
+        sa.Column("kept_person_id", sa.Uuid(), nullable=False),
+        sa.Column("merged_person_id", sa.Uuid(), nullable=False),
+        sa.Column("pair_id", sa.Uuid(), nullable=True),
+        sa.Column("moved", sa.Text(), nullable=False),
+        sa.Column("reason", shouhu.core.crypto.fields.Sealed(), nullable=True),
+        sa.Column("merged_by_id", sa.Uuid(), nullable=True),
+        sa.Column("merged_at", shouhu.core.database.UTCDateTime(), nullable=False),
+        sa.Column("undone_by_id", sa.Uuid(), nullable=True),
+        sa.Column("undone_at", shouhu.core.database.UTCDateTime(), nullable=True),
+        sa.Column("undo_reason", shouhu.core.crypto.fields.Sealed(), nullable=True),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["kept_person_id"],
+            ["registry_persons.id"],
+            name=op.f("fk_registry_person_merges_kept_person_id_registry_persons"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["merged_by_id"],
+            ["users.id"],
+            name=op.f("fk_registry_person_merges_merged_by_id_users"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["merged_person_id"],
+            ["registry_persons.id"],
+            name=op.f("fk_registry_person_merges_merged_person_id_registry_persons"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["pair_id"],
+            ["registry_duplicate_pairs.id"],
+            name=op.f("fk_registry_person_merges_pair_id_registry_duplicate_pairs"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["undone_by_id"],
+            ["users.id"],
+            name=op.f("fk_registry_person_merges_undone_by_id_users"),
+            ondelete="RESTRICT",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_registry_person_merges")),
+    )
+    with op.batch_alter_table("registry_person_merges", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_registry_person_merges_kept_person_id"), ["kept_person_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_registry_person_merges_merged_person_id"),
+            ["merged_person_id"],
+            unique=False,
+        )
+
     op.create_table(
         "registry_record_files",
         sa.Column("record_id", sa.Uuid(), nullable=False),
@@ -89,6 +192,19 @@ def upgrade() -> None:
             "record_id", "seq", name=op.f("uq_registry_record_transitions_record_id_seq")
         ),
     )
+    with op.batch_alter_table("registry_persons", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("merged_into_id", sa.Uuid(), nullable=True))
+        batch_op.create_index(
+            batch_op.f("ix_registry_persons_merged_into_id"), ["merged_into_id"], unique=False
+        )
+        batch_op.create_foreign_key(
+            batch_op.f("fk_registry_persons_merged_into_id_registry_persons"),
+            "registry_persons",
+            ["merged_into_id"],
+            ["id"],
+            ondelete="RESTRICT",
+        )
+
     with op.batch_alter_table("registry_records", schema=None) as batch_op:
         batch_op.add_column(sa.Column("offence_date", sa.Date(), nullable=True))
         batch_op.add_column(sa.Column("sentence_months", sa.Integer(), nullable=True))
@@ -144,6 +260,13 @@ def upgrade() -> None:
             ondelete="RESTRICT",
         )
         batch_op.create_foreign_key(
+            batch_op.f("fk_registry_records_submitted_by_id_users"),
+            "users",
+            ["submitted_by_id"],
+            ["id"],
+            ondelete="RESTRICT",
+        )
+        batch_op.create_foreign_key(
             batch_op.f("fk_registry_records_submitting_organisation_id_organisations"),
             "organisations",
             ["submitting_organisation_id"],
@@ -154,13 +277,6 @@ def upgrade() -> None:
             batch_op.f("fk_registry_records_supersedes_id_registry_records"),
             "registry_records",
             ["supersedes_id"],
-            ["id"],
-            ondelete="RESTRICT",
-        )
-        batch_op.create_foreign_key(
-            batch_op.f("fk_registry_records_submitted_by_id_users"),
-            "users",
-            ["submitted_by_id"],
             ["id"],
             ondelete="RESTRICT",
         )
@@ -181,14 +297,14 @@ def downgrade() -> None:
             type_="foreignkey",
         )
         batch_op.drop_constraint(
-            batch_op.f("fk_registry_records_submitted_by_id_users"), type_="foreignkey"
-        )
-        batch_op.drop_constraint(
             batch_op.f("fk_registry_records_supersedes_id_registry_records"), type_="foreignkey"
         )
         batch_op.drop_constraint(
             batch_op.f("fk_registry_records_submitting_organisation_id_organisations"),
             type_="foreignkey",
+        )
+        batch_op.drop_constraint(
+            batch_op.f("fk_registry_records_submitted_by_id_users"), type_="foreignkey"
         )
         batch_op.drop_constraint(
             batch_op.f("fk_registry_records_approved_by_id_users"), type_="foreignkey"
@@ -220,8 +336,25 @@ def downgrade() -> None:
         batch_op.drop_column("sentence_months")
         batch_op.drop_column("offence_date")
 
+    with op.batch_alter_table("registry_persons", schema=None) as batch_op:
+        batch_op.drop_constraint(
+            batch_op.f("fk_registry_persons_merged_into_id_registry_persons"), type_="foreignkey"
+        )
+        batch_op.drop_index(batch_op.f("ix_registry_persons_merged_into_id"))
+        batch_op.drop_column("merged_into_id")
+
     op.drop_table("registry_record_transitions")
     with op.batch_alter_table("registry_record_files", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_registry_record_files_record_id"))
 
     op.drop_table("registry_record_files")
+    with op.batch_alter_table("registry_person_merges", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_registry_person_merges_merged_person_id"))
+        batch_op.drop_index(batch_op.f("ix_registry_person_merges_kept_person_id"))
+
+    op.drop_table("registry_person_merges")
+    with op.batch_alter_table("registry_duplicate_pairs", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_registry_duplicate_pairs_status"))
+        batch_op.drop_index(batch_op.f("ix_registry_duplicate_pairs_second_person_id"))
+
+    op.drop_table("registry_duplicate_pairs")
