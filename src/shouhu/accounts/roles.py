@@ -123,9 +123,7 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.REGISTRY_SUBJECT_REPORT: frozenset({Role.REGISTRY_REVIEWER}),
     # 2020 Opinions art. 2: courts send convictions, procuratorates non-prosecution decisions,
     # public security its administrative penalties (and what arrives on paper).
-    Permission.REGISTRY_SUBMIT: frozenset(
-        {Role.COURT_CLERK, Role.PROSECUTOR, Role.REGISTRY_CLERK}
-    ),
+    Permission.REGISTRY_SUBMIT: frozenset({Role.COURT_CLERK, Role.PROSECUTOR, Role.REGISTRY_CLERK}),
     Permission.REGISTRY_REVIEW: frozenset({Role.REGISTRY_REVIEWER}),
     # Public security's registry roles only (DESIGN §2); case officers work cases, not records.
     Permission.REGISTRY_READ: frozenset({Role.REGISTRY_CLERK, Role.REGISTRY_REVIEWER}),

@@ -18,6 +18,7 @@ from shouhu.core import migrate
 from shouhu.core.database import transaction
 from shouhu.core.settings import Settings, get_settings
 from shouhu.demo_registry import registry_is_empty, seed_registry
+from shouhu.demo_workflow import seed_workflow
 from shouhu.web.app import create_app
 
 DEMO_FILE = "demo-accounts.json"
@@ -95,6 +96,13 @@ def demo(
         empty_registry = registry_is_empty(session)
     if empty_registry:
         _seed_demo_registry(rt.sessions, settings.data_dir)
+        workflow = seed_workflow(rt.sessions, settings)
+        err.print(
+            f"[green]entered demo records[/green]: {workflow.pending} waiting for review,"
+            f" {workflow.returned} returned, {workflow.drafts} draft, {workflow.decided} decided"
+            " (sign in as court.clerk or registry.reviewer)",
+            highlight=False,
+        )
     # Plain aligned lines, never cut to the terminal's width: people copy the passwords.
     out.print(
         f"Shouhu demo: http://{host}:{port}/  (demo accounts: second factor waived)",

@@ -30,7 +30,7 @@ from shouhu.matching.model import MatchModel
 from shouhu.matching.profile import MatchProfile
 from shouhu.registry.candidates import RegistryCandidates, person_uuid
 from shouhu.registry.models import DuplicateStatus, RegistryDuplicatePair, RegistryPerson
-from shouhu.registry.policy import InquiryPurpose, policy
+from shouhu.registry.policy import InquiryPurpose, RecordScope, policy
 
 AUDIT_ACTION: Final = "registry:duplicates"
 BATCH_PERSONS: Final = 500
@@ -119,6 +119,82 @@ def _keep(session: Session, pairs: list[DuplicatePair]) -> None:
             )
 
 
+def _pairs(  # noqa: PLR0917 - the sweep's state, passed along
+    session: Session,
+    batch: list[_Person],
+    scope: RecordScope,
+    model: MatchModel,
+    thresholds: Thresholds,
+    seen: set[frozenset[uuid.UUID]],
+) -> list[DuplicatePair]:
+    """The new pairs the engine finds for a batch of persons (each pair once, over `seen`)."""
+    scored = score_candidates(
+        [person.profile for person in batch],
+        RegistryCandidates(session, scope),
+        model=model,
+        thresholds=thresholds,
+    )
+    pairs: list[DuplicatePair] = []
+    for person, candidates in zip(batch, scored, strict=True):
+        for candidate in candidates:
+            other = person_uuid(candidate.explanation.person_id)
+            pair = frozenset({person.id, other})
+            if candidate.outcome is Outcome.NO_RECORD or other == person.id or pair in seen:
+                continue
+            seen.add(pair)
+            explanation = candidate.explanation
+            first, second = sorted((person.external_id, explanation.external_id))
+            low, high = sorted((person.id, other))
+            pairs.append(
+                DuplicatePair(
+                    first,
+                    second,
+                    low,
+                    high,
+                    candidate.outcome,
+                    explanation.score,
+                    explanation.reasons(),
+                )
+            )
+    return pairs
+
+
+def sweep_persons(
+    session: Session,
+    person_ids: list[uuid.UUID],
+    *,
+    actor: Principal,
+    model: MatchModel,
+    thresholds: Thresholds,
+) -> list[DuplicatePair]:
+    """The sweep for a few persons only, in the caller's transaction (kept and audited)."""
+    require(actor, Permission.REGISTRY_DUPLICATES)
+    rows = session.execute(
+        select(
+            RegistryPerson.id, RegistryPerson.external_id, RegistryPerson.match_profile_sealed
+        ).where(RegistryPerson.id.in_(person_ids), RegistryPerson.match_profile_sealed.is_not(None))
+    ).all()
+    field = RegistryPerson.match_profile
+    batch = [
+        _Person(
+            pid, external_id, MatchProfile.from_bytes(open_sealed(sealed, field.aad_for_row(pid)))
+        )
+        for pid, external_id, sealed in rows
+        if sealed is not None
+    ]
+    pairs = _pairs(session, batch, policy().scope(_EVERY_RECORD), model, thresholds, set())
+    _keep(session, pairs)
+    audit_record(
+        session,
+        actor=actor,
+        action=AUDIT_ACTION,
+        object_type="duplicate_sweep",
+        object_id=uuid.uuid4(),
+        details={"persons": len(batch), "pairs": len(pairs), "model": model.version},
+    )
+    return pairs
+
+
 def find_duplicates(
     engine: Engine,
     factory: sessionmaker[Session],
@@ -136,34 +212,7 @@ def find_duplicates(
     sweep_id = uuid.uuid4()
     for batch in _batches(engine, batch_persons):
         with read_only_session(engine) as session:
-            scored = score_candidates(
-                [person.profile for person in batch],
-                RegistryCandidates(session, scope),
-                model=model,
-                thresholds=thresholds,
-            )
-        pairs: list[DuplicatePair] = []
-        for person, candidates in zip(batch, scored, strict=True):
-            for candidate in candidates:
-                other = person_uuid(candidate.explanation.person_id)
-                pair = frozenset({person.id, other})
-                if candidate.outcome is Outcome.NO_RECORD or other == person.id or pair in seen:
-                    continue
-                seen.add(pair)
-                explanation = candidate.explanation
-                first, second = sorted((person.external_id, explanation.external_id))
-                low, high = sorted((person.id, other))
-                pairs.append(
-                    DuplicatePair(
-                        first,
-                        second,
-                        low,
-                        high,
-                        candidate.outcome,
-                        explanation.score,
-                        explanation.reasons(),
-                    )
-                )
+            pairs = _pairs(session, batch, scope, model, thresholds, seen)
         with transaction(factory) as session:
             _keep(session, pairs)
             audit_record(
