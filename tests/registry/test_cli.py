@@ -113,3 +113,34 @@ def test_the_help_documents_the_exit_status():
     assert "0 when every row was imported" in text
     assert "1 when some rows were rejected" in text
     assert "2 when the file could not be imported at all" in text
+
+
+def test_retention_deletes_only_unfinished_submissions_past_the_policy_period(engine):
+    from datetime import timedelta  # noqa: PLC0415
+
+    from sqlalchemy.orm import Session  # noqa: PLC0415
+
+    from shouhu.core.database import utcnow  # noqa: PLC0415
+    from shouhu.registry.lifecycle import submit_record  # noqa: PLC0415
+    from shouhu.registry.models import RegistryRecord  # noqa: PLC0415
+    from tests.factories.lifecycle import make_cast, submission  # noqa: PLC0415
+
+    with Session(engine) as session:
+        cast = make_cast(session)
+        old = submit_record(session, actor=cast.court_clerk, data=submission(), send=False)
+        fresh = submit_record(
+            session, actor=cast.court_clerk, data=submission(decision_number="X1"), send=False
+        )
+        pending = submit_record(
+            session, actor=cast.court_clerk, data=submission(decision_number="X2")
+        )
+        for record in (old, pending):
+            record.updated_at = utcnow() - timedelta(days=91)
+        session.commit()
+        ids = (old.id, fresh.id, pending.id)
+    result = shouhu("registry", "retention")
+    assert result.exit_code == 0, result.output
+    assert summary(result)["discarded"] == "1"
+    with Session(engine) as session:
+        left = set(session.scalars(select(RegistryRecord.id).where(RegistryRecord.id.in_(ids))))
+    assert left == {ids[1], ids[2]}  # a fresh draft and one waiting for review stay

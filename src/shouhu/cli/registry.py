@@ -1,4 +1,4 @@
-"""`shouhu registry import`, `rebuild-keys`, `fit-weights`, `duplicates` and `subject-report`."""
+"""The `shouhu registry` commands: import, keys, weights, duplicates, subject reports, retention."""
 
 from __future__ import annotations
 
@@ -27,8 +27,9 @@ from shouhu.registry.importer import (
     ImportResult,
     import_file,
 )
+from shouhu.registry.lifecycle import discard_expired_submissions
 from shouhu.registry.models import RegistryPerson
-from shouhu.registry.policy import InquiryPurpose
+from shouhu.registry.policy import InquiryPurpose, policy
 from shouhu.registry.profiles import count_stale, rebuild_stale, sample_profiles
 from shouhu.registry.subject import subject_report
 from shouhu.screening.service import Matcher
@@ -312,3 +313,21 @@ def subject_report_command(
         highlight=False,
         soft_wrap=True,
     )
+
+
+@app.command("retention")
+def retention_command() -> None:
+    """Delete unfinished submissions kept longer than the disclosure policy allows.
+
+    Drafts never sent and returned submissions not sent again are deleted once untouched for
+    the policy's `unfinished_submission_days` (PIPL art. 19); each deletion is audited. Decided
+    records are never deleted. Run it daily (cron or a systemd timer).
+    """
+    rt = runtime()
+    rules = policy()
+    with reported_errors(), transaction(rt.sessions) as session:
+        discarded = discard_expired_submissions(session, actor=cli_principal())
+    kept_for = rules.unfinished_submission_days
+    out.print(f"policy       {rules.version}", highlight=False)
+    out.print(f"kept for     {kept_for or 'ever'} days", highlight=False)
+    out.print(f"discarded    {discarded}", highlight=False)
