@@ -278,11 +278,12 @@ class Accounts:
         role: Role = Role.ADMIN,
         *,
         org: Org | None = None,
+        also: tuple[Role, ...] = (),
         enrolled: bool = True,
         waived: bool = False,
         display_name: str = "王晓明",
     ) -> Account:
-        """A user with one role; `enrolled` gives them a confirmed TOTP second factor."""
+        """A user with a role (and `also` these); `enrolled` gives them a confirmed TOTP factor."""
         organisation = org or self.organisation(org_type_for(role))
         username = f"e2e-{uuid.uuid4().hex[:10]}"
         password = f"e2e {uuid.uuid4().hex[:12]} pass"
@@ -295,7 +296,7 @@ class Accounts:
                     organisation_id=organisation.id,
                     username=username,
                     display_name=display_name,
-                    roles=[role],
+                    roles=[role, *also],
                     password=password,
                 ),
             )
