@@ -30,6 +30,7 @@ from shouhu.core.audit.chain import record as audit_record
 from shouhu.core.audit.models import AuditEvent
 from shouhu.core.database import utcnow
 from shouhu.core.errors import ConflictError, ForbiddenError, NotFoundError, ValidationFailedError
+from shouhu.core.i18n import N_
 from shouhu.core.principal import Channel, Principal
 from shouhu.identity.prc_id import latest_possible_date
 from shouhu.identity.rows import Rejection
@@ -90,12 +91,19 @@ CHANNELS: Final = get_args(Channel)
 
 
 class SubmissionInvalidError(ValidationFailedError):
-    """A submission broke the import's rules; `problems` maps each field to what is wrong."""
+    """A submission broke the import's rules; `problems` maps each field to what is wrong.
 
-    def __init__(self, problems: dict[str, str]) -> None:
+    `reasons` maps each field to the rejection's stable code, for pages to translate.
+    """
+
+    def __init__(self, problems: dict[str, str], reasons: dict[str, str] | None = None) -> None:
+        self.reasons = reasons or {}
         first = next(iter(problems))
         super().__init__(
-            "Check the field {name}: {problem}", field=first, name=first, problem=problems[first]
+            N_("Check the field {name}: {problem}"),
+            field=first,
+            name=first,
+            problem=problems[first],
         )
         self.problems = problems
 
@@ -125,23 +133,29 @@ class RecordCorrection:
 # --- checking what is submitted -----------------------------------------------------------------
 
 
-def _problems(rejections: list[Rejection]) -> dict[str, str]:
+def _invalid(rejections: list[Rejection]) -> SubmissionInvalidError:
     problems: dict[str, str] = {}
+    reasons: dict[str, str] = {}
     for rejection in rejections:
         problems.setdefault(rejection.field, rejection.message)
-    return problems
+        reasons.setdefault(rejection.field, rejection.reason)
+    return SubmissionInvalidError(problems, reasons)
 
 
 def _checked(columns: dict[str, str], offence_date: date | None) -> ValidRow:
     """The import's validation of one row, and the offence date against it."""
     outcome = validate_row(1, columns, today=latest_possible_date())
     if isinstance(outcome, list):
-        raise SubmissionInvalidError(_problems(outcome))
+        raise _invalid(outcome)
     if offence_date is not None:
         if offence_date > outcome.record.decision_date:
-            raise SubmissionInvalidError({"offence_date": "after the decision date"})
+            raise SubmissionInvalidError(
+                {"offence_date": "after the decision date"}, {"offence_date": "after_decision"}
+            )
         if outcome.date_of_birth is not None and offence_date < outcome.date_of_birth:
-            raise SubmissionInvalidError({"offence_date": "before the birth date"})
+            raise SubmissionInvalidError(
+                {"offence_date": "before the birth date"}, {"offence_date": "before_birth"}
+            )
     return outcome
 
 
@@ -634,7 +648,7 @@ def _birthday(born: date, years: int) -> date:
         return date(born.year + years, 3, 1)
 
 
-def _authors(session: Session, record: RegistryRecord) -> set[uuid.UUID | None]:
+def authors_of(session: Session, record: RegistryRecord) -> set[uuid.UUID | None]:
     """Everyone who wrote any of the record: submitter, and whoever drafted, changed or sent it.
 
     Read from the audit trail, since a draft saved without being sent changes no status.
@@ -664,7 +678,7 @@ def _holds_decision(session: Session, person: RegistryPerson, record: RegistryRe
 def approve_record(session: Session, *, actor: Principal, record_id: uuid.UUID) -> RegistryRecord:
     """Approve a submission: it goes live (or sealed, CPL art. 286) on its person."""
     record = _pending_for(session, actor, record_id)
-    if actor.user_id in _authors(session, record):
+    if actor.user_id in authors_of(session, record):
         raise ForbiddenError("You submitted this record; another reviewer must approve it.")
     row = _row_of(record)
     found = (

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 from starlette.datastructures import UploadFile
 
 from shouhu.accounts.models import Organisation, User
@@ -39,6 +39,7 @@ from shouhu.registry.models import (
 from shouhu.registry.policy import policy
 from shouhu.registry.schemas import RecordSubmission
 from shouhu.web.deps import Db, PagePermission, SignedIn
+from shouhu.web.form_errors import pydantic_errors, rejection_text
 from shouhu.web.templating import render
 
 router = APIRouter(prefix="/registry", include_in_schema=False)
@@ -147,12 +148,15 @@ def _redirect(path: str) -> RedirectResponse:
 
 
 def _field_errors(exc: ValidationError) -> dict[str, str]:
-    return {str(err["loc"][-1]) if err["loc"] else "": str(err["msg"]) for err in exc.errors()}
+    return pydantic_errors(exc)
 
 
 def _domain_errors(exc: DomainError) -> dict[str, str]:
     if isinstance(exc, SubmissionInvalidError):
-        return dict(exc.problems)
+        return {
+            field: rejection_text(exc.reasons.get(field, ""), message)
+            for field, message in exc.problems.items()
+        }
     return {exc.field or "": gettext(exc.message, **exc.params)}
 
 
@@ -250,6 +254,7 @@ def _rows(records: list[RegistryRecord], now: datetime) -> list[dict[str, Any]]:
             "offence": _offence_name(record.offence),
             "status": STATUS_LABELS[RecordStatus(record.status)],
             "waited": waiting(record.submitted_at, now),
+            "resent": any(t.to_status == RecordStatus.RETURNED.value for t in record.transitions),
         }
         for record in records
     ]
@@ -258,14 +263,16 @@ def _rows(records: list[RegistryRecord], now: datetime) -> list[dict[str, Any]]:
 @router.get("/submissions")
 def submission_list(request: Request, db: Db, me: Submitter) -> Response:
     """The organisation's submissions, newest change first."""
-    records = list(db.scalars(repository.own_submissions(me.principal).limit(200)))
+    own = repository.own_submissions(me.principal).limit(200)
+    records = list(db.scalars(own.options(selectinload(RegistryRecord.transitions))))
     return render(request, "registry/submissions.html", {"rows": _rows(records, utcnow())})
 
 
 @router.get("/review")
 def review_queue(request: Request, db: Db, me: Reviewer) -> Response:
     """Records waiting for this organisation's reviewers, oldest first, with how long."""
-    records = list(db.scalars(repository.review_queue(me.principal).limit(500)))
+    queue = repository.review_queue(me.principal).limit(500)
+    records = list(db.scalars(queue.options(selectinload(RegistryRecord.transitions))))
     return render(request, "registry/review_queue.html", {"rows": _rows(records, utcnow())})
 
 
@@ -425,6 +432,14 @@ def _holder(db: Session, record: RegistryRecord) -> RegistryPerson | None:
     )
 
 
+def _return_reason(record: RegistryRecord) -> str | None:
+    """Why a returned record was sent back (the latest return's reason)."""
+    if record.status != RecordStatus.RETURNED.value:
+        return None
+    returns = [t for t in record.transitions if t.to_status == RecordStatus.RETURNED.value]
+    return returns[-1].reason if returns else None
+
+
 def _record_page(
     request: Request,
     db: Session,
@@ -481,7 +496,9 @@ def _record_page(
         "may_decide": reviews_here
         and record.review_organisation_id == org
         and state is RecordStatus.PENDING_REVIEW,
-        "own_submission": record.submitted_by_id == principal.user_id,
+        # Four eyes: whoever wrote any of it may not decide it (the service refuses too).
+        "own_submission": principal.user_id in lifecycle.authors_of(db, record),
+        "return_reason": _return_reason(record),
         "may_revoke": reviews_here and state in {RecordStatus.ACTIVE, RecordStatus.SEALED},
         "may_seal": reviews_here and state is RecordStatus.ACTIVE,
         "may_correct": submits_here and state is RecordStatus.ACTIVE,
