@@ -1,7 +1,7 @@
 """The registry pages' rows of the authorisation matrix (tests/web/test_authorization_matrix.py).
 
 Each builder makes, for the user holding the allowed role, an object that user may act on. The
-404 for another organisation's record is tested in tests/registry/test_pages.py: the matrix's
+404 for another organisation's record is tested in tests/web/test_registry_pages.py: the matrix's
 404 case signs in an institution's user, who holds no registry permission at all (a 403).
 """
 

@@ -34,6 +34,7 @@ from shouhu.registry.models import (
     RecordStatus,
     RegistryDocument,
     RegistryPerson,
+    RegistryPersonMerge,
     RegistryRecord,
 )
 from shouhu.registry.policy import policy
@@ -688,10 +689,24 @@ def person_detail(request: Request, db: Db, me: Reader, person_id: uuid.UUID) ->
         # Submissions waiting for review are the reviewers' (their queue), not the person's.
         if record.status in repository.DECIDED_STATUSES
     ]
+    merges = list(
+        db.scalars(
+            select(RegistryPersonMerge)
+            .where(
+                (RegistryPersonMerge.kept_person_id == person.id)
+                | (RegistryPersonMerge.merged_person_id == person.id)
+            )
+            .order_by(RegistryPersonMerge.merged_at)
+        )
+    )
+    merged_into = db.get(RegistryPerson, person.merged_into_id) if person.merged_into_id else None
     return render(
         request,
         "registry/person.html",
         {
+            "merges": merges,
+            "merged_into": merged_into,
+            "may_decide_duplicates": allows(me.principal, Permission.REGISTRY_DUPLICATES),
             "person": person,
             "rows": rows,
             "users": users,

@@ -1,0 +1,409 @@
+"""JSON routes of the registry record lifecycle under /api/v1: submit, review, correct, read.
+
+Every route calls `registry.lifecycle`, so the rules, the four eyes and the audit events are
+those of the pages and the command line, and reads through `registry.repository`, so a record
+the caller may not see is the 404 of one that does not exist (DESIGN §2).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Annotated, Any, Final
+
+from fastapi import APIRouter, Body, Depends, Query
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shouhu.accounts.roles import Permission
+from shouhu.core.database import utcnow
+from shouhu.core.principal import Principal
+from shouhu.registry import lifecycle, repository
+from shouhu.registry.api_schemas import (
+    RecordCorrectionIn,
+    RecordOut,
+    RecordSummaryOut,
+    ReviewQueueItemOut,
+    SealedRecordOut,
+    queue_item,
+    record_out,
+    record_summary,
+    sealed_record_out,
+)
+from shouhu.registry.lifecycle import RecordCorrection, SubmissionInvalidError
+from shouhu.registry.models import RecordStatus, RegistryRecord, RegistryRecordTransition
+from shouhu.registry.schemas import Reason, RecordSubmission
+from shouhu.web.deps import ApiPermission, Db
+
+router = APIRouter(prefix="/registry", tags=["registry"])
+
+Submitter = Annotated[Principal, Depends(ApiPermission(Permission.REGISTRY_SUBMIT))]
+Reviewer = Annotated[Principal, Depends(ApiPermission(Permission.REGISTRY_REVIEW))]
+# Reading one record. Not `registry:read`: that is public security's registry roles only, and a
+# court clerk or prosecutor must read back their own submissions (a return's reason) and a
+# reviewer the records in their queue before any is decided. Not `account:self` either: every
+# role holds it, so an operator or an institution's HR would pass the route's check and meet
+# only 404s, where they lack the right altogether (403; DESIGN §2: operators and institutions
+# see no registry content). `registry:records` is held by exactly the roles that may see some
+# record; which records each sees is the repository's answer, the rest a 404.
+RecordReader = Annotated[Principal, Depends(ApiPermission(Permission.REGISTRY_RECORDS))]
+
+Limit = Annotated[int, Query(ge=1, le=500, description="At most this many records")]
+Offset = Annotated[int, Query(ge=0, le=1_000_000, description="Skip this many records first")]
+Draft = Annotated[
+    bool, Query(description="Keep it as a draft instead of sending it for review at once")
+]
+
+PROBLEM = {"content": {"application/problem+json": {"schema": {"type": "object"}}}}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "The body is not readable JSON", **PROBLEM},
+    401: {"description": "No valid bearer token", **PROBLEM},
+    403: {"description": "The token's user lacks the permission, or may not act here", **PROBLEM},
+    404: {"description": "No such record, or not visible to the caller", **PROBLEM},
+    409: {"description": "The record's status does not allow this now", **PROBLEM},
+    422: {"description": "Invalid input; `errors` names each field", **PROBLEM},
+}
+# Follows a record's versions no further than this (a chain of corrections is short).
+MAX_VERSIONS: Final = 1000
+
+SUBMISSION_EXAMPLES: Final = {
+    "conviction": {
+        "summary": "A court's conviction, sent for review at once",
+        "value": {
+            "name": "王小明",
+            "former_names": "王晓明",
+            "sex": "M",
+            "date_of_birth": "1980-05-17",
+            "nationality": "CHN",
+            "id_type": "prc_id",
+            "id_number": "110101198005171233",
+            "record_kind": "conviction",
+            "offence": "child_molestation",
+            "decision_authority": "北京市东城区人民法院",
+            "decision_number": "(2019)京0101刑初123号",
+            "decision_date": "2019-11-05",
+            "offence_date": "2019-03-02",
+            "sentence_months": 30,
+        },
+    },
+    "non_prosecution": {
+        "summary": "A procuratorate's non-prosecution decision (Criminal Procedure Law 177(2))",
+        "value": {
+            "name": "Olga Ivanova",
+            "sex": "F",
+            "date_of_birth": "1979-01-02",
+            "nationality": "RUS",
+            "id_type": "passport",
+            "id_number": "751234567",
+            "record_kind": "non_prosecution",
+            "offence": "forcible_indecency",
+            "decision_authority": "上海市黄浦区人民检察院",
+            "decision_number": "沪黄检刑不诉〔2024〕12号",
+            "decision_date": "2024-04-18",
+        },
+    },
+}
+UPDATE_EXAMPLES: Final = {
+    "submission": SUBMISSION_EXAMPLES["conviction"],
+    "decision": {
+        "summary": "A returned correction with its decision date put right",
+        "value": {
+            "record_kind": "conviction",
+            "offence": "child_molestation",
+            "decision_authority": "北京市东城区人民法院",
+            "decision_number": "(2019)京0101刑初123号",
+            "decision_date": "2019-11-06",
+            "sentence_months": 30,
+        },
+    },
+}
+REASON_EXAMPLES: Final = {
+    "return": {
+        "summary": "Why a submission goes back",
+        "value": {"reason": "判决书编号与扫描件不符，请核对后重新提交。"},
+    },
+    "revoke": {
+        "summary": "Why a record stops counting",
+        "value": {"reason": "二审改判无罪：(2020)京01刑终45号"},
+    },
+}
+
+
+@contextmanager
+def _every_field_named() -> Iterator[None]:
+    """Turn a refused submission into a 422 naming each field at fault, not only the first."""
+    try:
+        yield
+    except SubmissionInvalidError as exc:
+        raise RequestValidationError(
+            [
+                {"loc": ("body", field), "msg": message, "type": "value_error"}
+                for field, message in exc.problems.items()
+            ]
+        ) from exc
+
+
+def _sealed_lineage(db: Session, records: Sequence[RegistryRecord]) -> set[uuid.UUID]:
+    """The records whose content is a sealed record's, whatever their status says now.
+
+    A sealed record (Criminal Procedure Law art. 286), one revoked after it was sealed, and an
+    older version of either: a corrected version states the same decision about the same person.
+    """
+    # The statement belongs with the repository's; it sits here until repository.py offers it.
+    statuses = {record.id: record.status for record in records}
+    asked = {record.id: record.id for record in records}  # a version → the record asked about
+    withheld: set[uuid.UUID] = set()
+    for _ in range(MAX_VERSIONS):
+        withheld |= {asked[i] for i, status in statuses.items() if status == RecordStatus.SEALED}
+        revoked = [i for i, status in statuses.items() if status == RecordStatus.REVOKED]
+        if revoked:
+            once_sealed = db.scalars(
+                select(RegistryRecordTransition.record_id).where(
+                    RegistryRecordTransition.record_id.in_(revoked),
+                    RegistryRecordTransition.to_status == RecordStatus.SEALED.value,
+                )
+            )
+            withheld |= {asked[i] for i in once_sealed}
+        corrected = [
+            i
+            for i, status in statuses.items()
+            if status == RecordStatus.CORRECTED and asked[i] not in withheld
+        ]
+        if not corrected:
+            break
+        # The version that replaced each corrected one: approved, hence decided.
+        newer = db.execute(
+            select(RegistryRecord.id, RegistryRecord.supersedes_id, RegistryRecord.status).where(
+                RegistryRecord.supersedes_id.in_(corrected),
+                RegistryRecord.status.in_(repository.DECIDED_STATUSES),
+            )
+        ).all()
+        asked = {version: asked[older] for version, older, _ in newer if older is not None}
+        statuses = {version: status for version, _, status in newer}
+    return withheld
+
+
+def _withheld(
+    db: Session, principal: Principal, records: Sequence[RegistryRecord]
+) -> set[uuid.UUID]:
+    """The records whose content the principal may not read (the policy's `[sealed]` roles)."""
+    if repository.can_read_sealed(principal) or not records:
+        return set()
+    return _sealed_lineage(db, records)
+
+
+def _summary(db: Session, principal: Principal, record: RegistryRecord) -> RecordSummaryOut:
+    return record_summary(record, withheld=record.id in _withheld(db, principal, [record]))
+
+
+# --- submitting ---------------------------------------------------------------------------------
+
+
+@router.post("/records", response_model=RecordSummaryOut, status_code=201, responses=ERRORS)
+def submit_record(
+    db: Db,
+    principal: Submitter,
+    body: Annotated[RecordSubmission, Body(openapi_examples=SUBMISSION_EXAMPLES)],
+    draft: Draft = False,
+) -> RecordSummaryOut:
+    """Enter a decision; it goes to the reviewers unless kept as a draft.
+
+    A court enters convictions, a procuratorate non-prosecution decisions and public security
+    administrative penalties (2020 Opinions art. 2); a registry clerk marks a court's or a
+    procuratorate's decision received on paper with `received_on_paper`.
+    """
+    with _every_field_named():
+        record = lifecycle.submit_record(db, actor=principal, data=body, send=not draft)
+    return _summary(db, principal, record)
+
+
+# Keys only a whole submission has: a body naming any of them is one, any other a decision only.
+SUBMISSION_ONLY: Final = frozenset(RecordSubmission.model_fields) - frozenset(
+    RecordCorrectionIn.model_fields
+)
+UPDATE_BODY: Final = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "anyOf": [
+                        {"$ref": "#/components/schemas/RecordSubmission"},
+                        {"$ref": "#/components/schemas/RecordCorrectionIn"},
+                    ]
+                }
+            }
+        },
+    }
+}
+
+
+def _update(body: dict[str, Any]) -> RecordSubmission | RecordCorrection:
+    """The body as a whole submission or as a decision only, each field at fault named.
+
+    Read by hand rather than as a union of the two models, which would report every field of
+    both models (the extra ones of the model that was not meant) for one mistake.
+    """
+    model: type[RecordSubmission | RecordCorrectionIn] = (
+        RecordSubmission if SUBMISSION_ONLY & body.keys() else RecordCorrectionIn
+    )
+    try:
+        parsed = model.model_validate(body)
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]
+        ) from exc
+    return parsed.correction() if isinstance(parsed, RecordCorrectionIn) else parsed
+
+
+@router.put(
+    "/records/{record_id}",
+    response_model=RecordSummaryOut,
+    responses=ERRORS,
+    openapi_extra=UPDATE_BODY,
+)
+def update_record(
+    db: Db,
+    principal: Submitter,
+    record_id: uuid.UUID,
+    body: Annotated[dict[str, Any], Body(openapi_examples=UPDATE_EXAMPLES)],
+) -> RecordSummaryOut:
+    """Change a draft or returned record of the caller's organisation; send it with `/submit`.
+
+    The body is a whole submission, or the decision's fields only (`RecordCorrectionIn`), which
+    is all a correction may change. An active record is never edited in place (409): submit a
+    correction instead.
+    """
+    data = _update(body)
+    with _every_field_named():
+        record = lifecycle.update_submission(
+            db, actor=principal, record_id=record_id, data=data, send=False
+        )
+    return _summary(db, principal, record)
+
+
+@router.post("/records/{record_id}/submit", response_model=RecordSummaryOut, responses=ERRORS)
+def send_record(db: Db, principal: Submitter, record_id: uuid.UUID) -> RecordSummaryOut:
+    """Send a draft or returned record of the caller's organisation for review."""
+    record = lifecycle.send_for_review(db, actor=principal, record_id=record_id)
+    return _summary(db, principal, record)
+
+
+@router.post(
+    "/records/{record_id}/corrections",
+    response_model=RecordSummaryOut,
+    status_code=201,
+    responses=ERRORS,
+)
+def correct_record(
+    db: Db,
+    principal: Submitter,
+    record_id: uuid.UUID,
+    body: RecordCorrectionIn,
+    draft: Draft = False,
+) -> RecordSummaryOut:
+    """Submit a new version of an active record; approving it replaces the old one."""
+    with _every_field_named():
+        record = lifecycle.submit_correction(
+            db, actor=principal, record_id=record_id, data=body.correction(), send=not draft
+        )
+    return _summary(db, principal, record)
+
+
+@router.get("/submissions", response_model=list[RecordSummaryOut], responses=ERRORS)
+def own_submissions(
+    db: Db,
+    principal: Submitter,
+    status: Annotated[RecordStatus | None, Query(description="Only records in this status")] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> list[RecordSummaryOut]:
+    """The caller's organisation's submissions, the most recently changed first."""
+    statement = repository.own_submissions(principal)
+    if status is not None:
+        statement = statement.where(RegistryRecord.status == status.value)
+    records = list(db.scalars(statement.limit(limit).offset(offset)))
+    withheld = _withheld(db, principal, records)
+    return [record_summary(r, withheld=r.id in withheld) for r in records]
+
+
+# --- reviewing ----------------------------------------------------------------------------------
+
+
+@router.get("/review-queue", response_model=list[ReviewQueueItemOut], responses=ERRORS)
+def review_queue(
+    db: Db, principal: Reviewer, limit: Limit = 100, offset: Offset = 0
+) -> list[ReviewQueueItemOut]:
+    """The records waiting for the caller's organisation's review, the longest waiting first."""
+    now = utcnow()
+    statement = repository.review_queue(principal).limit(limit).offset(offset)
+    return [queue_item(record, now=now) for record in db.scalars(statement)]
+
+
+@router.post("/records/{record_id}/approve", response_model=RecordSummaryOut, responses=ERRORS)
+def approve_record(db: Db, principal: Reviewer, record_id: uuid.UUID) -> RecordSummaryOut:
+    """Approve a submission: it goes live, or sealed (Criminal Procedure Law art. 286).
+
+    Four eyes: whoever submitted the record may not approve it (403).
+    """
+    with _every_field_named():
+        record = lifecycle.approve_record(db, actor=principal, record_id=record_id)
+    return _summary(db, principal, record)
+
+
+@router.post("/records/{record_id}/return", response_model=RecordSummaryOut, responses=ERRORS)
+def return_record(
+    db: Db,
+    principal: Reviewer,
+    record_id: uuid.UUID,
+    body: Annotated[Reason, Body(openapi_examples={"return": REASON_EXAMPLES["return"]})],
+) -> RecordSummaryOut:
+    """Send a submission back to its submitter with the reason."""
+    record = lifecycle.return_record(db, actor=principal, record_id=record_id, reason=body.reason)
+    return _summary(db, principal, record)
+
+
+@router.post("/records/{record_id}/revoke", response_model=RecordSummaryOut, responses=ERRORS)
+def revoke_record(
+    db: Db,
+    principal: Reviewer,
+    record_id: uuid.UUID,
+    body: Annotated[Reason, Body(openapi_examples={"revoke": REASON_EXAMPLES["revoke"]})],
+) -> RecordSummaryOut:
+    """Revoke an active or sealed record (quashed, or the decision withdrawn): it counts no more."""
+    record = lifecycle.revoke_record(db, actor=principal, record_id=record_id, reason=body.reason)
+    return _summary(db, principal, record)
+
+
+@router.post("/records/{record_id}/seal", response_model=RecordSummaryOut, responses=ERRORS)
+def seal_record(
+    db: Db, principal: Reviewer, record_id: uuid.UUID, body: Reason
+) -> RecordSummaryOut:
+    """Seal an active juvenile record (Criminal Procedure Law art. 286), if the policy allows."""
+    record = lifecycle.seal_record(db, actor=principal, record_id=record_id, reason=body.reason)
+    return _summary(db, principal, record)
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+@router.get("/records/{record_id}", response_model=RecordOut | SealedRecordOut, responses=ERRORS)
+def read_record(
+    db: Db, principal: RecordReader, record_id: uuid.UUID
+) -> RecordOut | SealedRecordOut:
+    """One record with its subject and history; the read is audited.
+
+    A sealed record shows only its id, status and version to a caller the disclosure policy
+    does not name.
+    """
+    record = lifecycle.view_record(db, actor=principal, record_id=record_id)
+    if _withheld(db, principal, [record]):
+        return sealed_record_out(record)
+    subject = record.subject
+    if subject is None and record.person is not None:
+        # An imported record carries no submitted subject: its registry person is the subject.
+        subject = lifecycle.subject_of_person(record.person)
+    return record_out(record, subject)
