@@ -15,6 +15,7 @@ from shouhu.accounts.models import User
 from shouhu.accounts.roles import PERMISSIONS, OrgType, Permission, Role
 from shouhu.web.permission_matrix import app_routes, route_rules
 from tests.factories.accounts import DEFAULT_PASSWORD, api_token, make_org, make_user
+from tests.registry.test_api import web_matrix_cases
 from tests.web import registry_page_cases
 from tests.web.conftest import SignedInClient
 
@@ -215,6 +216,8 @@ API_CASES = [
     Case("POST", "/api/v1/users/{user_id}/unlock", Permission.USERS_MANAGE, _locked_user),
     Case("POST", "/api/v1/users/{user_id}/reset-mfa", Permission.USERS_MANAGE, _some_user),
 ]
+
+API_CASES += web_matrix_cases(Case)
 
 # Routes outside the matrix, with the reason: the sign-in steps and health probes are open by
 # design and have their own tests.

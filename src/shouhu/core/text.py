@@ -19,8 +19,9 @@ def clean_line(value: str, *, field: str) -> str:
     """Trim a one-line value and refuse control characters, naming the field."""
     if has_control_characters(value):
         raise ValidationFailedError(
-            "The field {field} contains control characters; type it again as plain text.",
+            "The field {name} contains control characters; type it again as plain text.",
             field=field,
+            name=field,
         )
     return value.strip()
 

@@ -15,7 +15,6 @@ from typing import Annotated, Any, Final
 from fastapi import APIRouter, Body, Depends, Query
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shouhu.accounts.roles import Permission
@@ -34,7 +33,7 @@ from shouhu.registry.api_schemas import (
     sealed_record_out,
 )
 from shouhu.registry.lifecycle import RecordCorrection, SubmissionInvalidError
-from shouhu.registry.models import RecordStatus, RegistryRecord, RegistryRecordTransition
+from shouhu.registry.models import RecordStatus, RegistryRecord
 from shouhu.registry.schemas import Reason, RecordSubmission
 from shouhu.web.deps import ApiPermission, Db
 
@@ -66,8 +65,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     409: {"description": "The record's status does not allow this now", **PROBLEM},
     422: {"description": "Invalid input; `errors` names each field", **PROBLEM},
 }
-# Follows a record's versions no further than this (a chain of corrections is short).
-MAX_VERSIONS: Final = 1000
 
 SUBMISSION_EXAMPLES: Final = {
     "conviction": {
@@ -146,53 +143,11 @@ def _every_field_named() -> Iterator[None]:
         ) from exc
 
 
-def _sealed_lineage(db: Session, records: Sequence[RegistryRecord]) -> set[uuid.UUID]:
-    """The records whose content is a sealed record's, whatever their status says now.
-
-    A sealed record (Criminal Procedure Law art. 286), one revoked after it was sealed, and an
-    older version of either: a corrected version states the same decision about the same person.
-    """
-    # The statement belongs with the repository's; it sits here until repository.py offers it.
-    statuses = {record.id: record.status for record in records}
-    asked = {record.id: record.id for record in records}  # a version → the record asked about
-    withheld: set[uuid.UUID] = set()
-    for _ in range(MAX_VERSIONS):
-        withheld |= {asked[i] for i, status in statuses.items() if status == RecordStatus.SEALED}
-        revoked = [i for i, status in statuses.items() if status == RecordStatus.REVOKED]
-        if revoked:
-            once_sealed = db.scalars(
-                select(RegistryRecordTransition.record_id).where(
-                    RegistryRecordTransition.record_id.in_(revoked),
-                    RegistryRecordTransition.to_status == RecordStatus.SEALED.value,
-                )
-            )
-            withheld |= {asked[i] for i in once_sealed}
-        corrected = [
-            i
-            for i, status in statuses.items()
-            if status == RecordStatus.CORRECTED and asked[i] not in withheld
-        ]
-        if not corrected:
-            break
-        # The version that replaced each corrected one: approved, hence decided.
-        newer = db.execute(
-            select(RegistryRecord.id, RegistryRecord.supersedes_id, RegistryRecord.status).where(
-                RegistryRecord.supersedes_id.in_(corrected),
-                RegistryRecord.status.in_(repository.DECIDED_STATUSES),
-            )
-        ).all()
-        asked = {version: asked[older] for version, older, _ in newer if older is not None}
-        statuses = {version: status for version, _, status in newer}
-    return withheld
-
-
 def _withheld(
     db: Session, principal: Principal, records: Sequence[RegistryRecord]
 ) -> set[uuid.UUID]:
     """The records whose content the principal may not read (the policy's `[sealed]` roles)."""
-    if repository.can_read_sealed(principal) or not records:
-        return set()
-    return _sealed_lineage(db, records)
+    return repository.withheld_records(db, principal, records)
 
 
 def _summary(db: Session, principal: Principal, record: RegistryRecord) -> RecordSummaryOut:

@@ -453,7 +453,8 @@ def _record_page(
     principal = me.principal
     org = principal.organisation_id
     state = RecordStatus(record.status)
-    hidden = state is RecordStatus.SEALED and not repository.can_read_sealed(principal)
+    # A sealed record, one revoked after sealing, and their older versions: CPL art. 286.
+    hidden = record.id in repository.withheld_records(db, principal, [record])
     reviews_here = allows(principal, Permission.REGISTRY_REVIEW) and (
         record.review_organisation_id in {None, org}
     )
@@ -621,7 +622,7 @@ def record_seal(
 def record_file(db: Db, me: RecordReader, record_id: uuid.UUID, file_id: uuid.UUID) -> Response:
     """Download a scan of the decision document (checked against its SHA-256; audited)."""
     record = repository.get_record(db, me.principal, record_id)
-    if record.status == RecordStatus.SEALED.value and not repository.can_read_sealed(me.principal):
+    if record.id in repository.withheld_records(db, me.principal, [record]):
         raise NotFoundError("File not found.")
     stored = lifecycle.read_scan(db, actor=me.principal, record_id=record_id, file_id=file_id)
     return Response(
@@ -674,13 +675,13 @@ def person_find(
 def person_detail(request: Request, db: Db, me: Reader, person_id: uuid.UUID) -> Response:
     """One registry person: names, documents, every version of every record and its history."""
     person = browse.view_person(db, actor=me.principal, person_id=person_id)
-    may_read_sealed = repository.can_read_sealed(me.principal)
     records = sorted(person.records, key=lambda r: (r.decision_date, r.version, r.created_at))
+    withheld = repository.withheld_records(db, me.principal, records)
     users = _usernames(db, {t.actor_id for r in records for t in r.transitions})
     rows = [
         {
             "record": record,
-            "hidden": record.status == RecordStatus.SEALED.value and not may_read_sealed,
+            "hidden": record.id in withheld,
             "kind": KIND_LABELS.get(RecordKind(record.kind), record.kind),
             "offence": _offence_name(record.offence),
             "status": STATUS_LABELS[RecordStatus(record.status)],

@@ -11,6 +11,7 @@ the disclosure policy names (`can_read_sealed`).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Final
 
 from sqlalchemy import Select, false, or_, select
@@ -20,7 +21,12 @@ from shouhu.accounts.policies import allows
 from shouhu.accounts.roles import Permission
 from shouhu.core.errors import NotFoundError
 from shouhu.core.principal import Principal
-from shouhu.registry.models import RecordStatus, RegistryPerson, RegistryRecord
+from shouhu.registry.models import (
+    RecordStatus,
+    RegistryPerson,
+    RegistryRecord,
+    RegistryRecordTransition,
+)
 from shouhu.registry.policy import policy
 
 DECIDED_STATUSES: Final = (
@@ -29,6 +35,8 @@ DECIDED_STATUSES: Final = (
     RecordStatus.REVOKED.value,
     RecordStatus.SEALED.value,
 )
+# A bound on the versions of one decision followed (a correction chain is a few long).
+MAX_VERSIONS: Final = 1000
 UNDECIDED_STATUSES: Final = (
     RecordStatus.DRAFT.value,
     RecordStatus.PENDING_REVIEW.value,
@@ -112,3 +120,51 @@ def can_read_sealed(principal: Principal) -> bool:
     if principal.channel == "cli" and principal.user_id is None:
         return True  # the operator's shell, as in `accounts.policies.allows`
     return bool(principal.roles & policy().sealed_visible_to)
+
+
+def sealed_lineage(session: Session, records: Sequence[RegistryRecord]) -> set[uuid.UUID]:
+    """The records whose content is a sealed record's, whatever their status says now.
+
+    A sealed record (Criminal Procedure Law art. 286), one revoked after it was sealed, and an
+    older version of either: a corrected version states the same decision about the same person.
+    """
+    statuses = {record.id: record.status for record in records}
+    asked = {record.id: record.id for record in records}  # a version → the record asked about
+    withheld: set[uuid.UUID] = set()
+    for _ in range(MAX_VERSIONS):
+        withheld |= {asked[i] for i, status in statuses.items() if status == RecordStatus.SEALED}
+        revoked = [i for i, status in statuses.items() if status == RecordStatus.REVOKED]
+        if revoked:
+            once_sealed = session.scalars(
+                select(RegistryRecordTransition.record_id).where(
+                    RegistryRecordTransition.record_id.in_(revoked),
+                    RegistryRecordTransition.to_status == RecordStatus.SEALED.value,
+                )
+            )
+            withheld |= {asked[i] for i in once_sealed}
+        corrected = [
+            i
+            for i, status in statuses.items()
+            if status == RecordStatus.CORRECTED and asked[i] not in withheld
+        ]
+        if not corrected:
+            break
+        # The version that replaced each corrected one: approved, hence decided.
+        newer = session.execute(
+            select(RegistryRecord.id, RegistryRecord.supersedes_id, RegistryRecord.status).where(
+                RegistryRecord.supersedes_id.in_(corrected),
+                RegistryRecord.status.in_(DECIDED_STATUSES),
+            )
+        ).all()
+        asked = {version: asked[older] for version, older, _ in newer if older is not None}
+        statuses = {version: status for version, _, status in newer}
+    return withheld
+
+
+def withheld_records(
+    session: Session, principal: Principal, records: Sequence[RegistryRecord]
+) -> set[uuid.UUID]:
+    """The records whose content the principal may not read: sealed ones and their lineage."""
+    if can_read_sealed(principal) or not records:
+        return set()
+    return sealed_lineage(session, records)

@@ -18,6 +18,8 @@ from shouhu.core.audit import pages as audit_pages
 from shouhu.core.runtime import Runtime
 from shouhu.core.settings import Settings
 from shouhu.health import api as health_api
+from shouhu.registry import api as registry_api
+from shouhu.registry import duplicate_pages
 from shouhu.registry import pages as registry_pages
 from shouhu.web import errors, site_pages
 from shouhu.web.middleware import SecurityMiddleware
@@ -64,5 +66,7 @@ def create_app(
     app.include_router(admin_pages.router)
     app.include_router(audit_pages.router)
     app.include_router(registry_pages.router)
+    app.include_router(duplicate_pages.router)
     app.include_router(accounts_api.router, prefix="/api/v1")
+    app.include_router(registry_api.router, prefix="/api/v1")
     return app
