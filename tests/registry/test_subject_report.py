@@ -134,3 +134,28 @@ def test_only_registry_reviewers_answer_subject_access_requests(engine):
     )
     with Session(engine) as session, pytest.raises(ForbiddenError):
         subject_report(session, actor=clerk, document=normalise_document("prc_id", NUMBER))
+
+
+def test_a_submission_not_yet_decided_is_reported_too(engine):
+    from shouhu.registry.lifecycle import submit_record  # noqa: PLC0415
+    from tests.factories.lifecycle import make_cast, submission  # noqa: PLC0415
+
+    with Session(engine) as session:
+        cast = make_cast(session)
+        submit_record(
+            session,
+            actor=cast.court_clerk,
+            data=submission(id_number=to_15(NUMBER), decision_number="(2026)京0101刑初999号"),
+        )
+        other = prc_number("110101", BORN, 125)
+        submit_record(
+            session,
+            actor=cast.court_clerk,
+            data=submission(id_number=other, decision_number="(2026)京0101刑初998号"),
+        )
+        session.commit()
+    result = shouhu("registry", "subject-report", "--id-type", "prc_id", "--id-number", NUMBER)
+    assert result.exit_code == 0, result.output
+    assert "(2026)京0101刑初999号" in result.output  # entered with the 15-digit form
+    assert "pending_review, version 1" in result.output
+    assert "(2026)京0101刑初998号" not in result.output  # someone else's number

@@ -31,7 +31,7 @@ from shouhu.registry.lifecycle import discard_expired_submissions
 from shouhu.registry.models import RegistryPerson
 from shouhu.registry.policy import InquiryPurpose, policy
 from shouhu.registry.profiles import count_stale, rebuild_stale, sample_profiles
-from shouhu.registry.subject import subject_report
+from shouhu.registry.subject import SubjectRecord, subject_report
 from shouhu.screening.service import Matcher
 
 app = typer.Typer(help="The registry of persons and their records.", no_args_is_help=True)
@@ -252,6 +252,19 @@ def duplicates_command(
     out.print(f"pairs             {escape(str(output))}", highlight=False, soft_wrap=True)
 
 
+def _print_record(label: str, item: SubjectRecord) -> None:
+    out.print(
+        f"  {label:<20} {item.kind}, {item.offence}"
+        f" ({escape(item.offence_name_zh)} / {escape(item.offence_name_en)};"
+        f" {escape(item.legal_basis)}),"
+        f" {escape(item.authority)} {escape(item.decision_number)}"
+        f" of {item.decision_date.isoformat()}, {item.status}, version {item.version},"
+        f" registered {item.registered_at:%Y-%m-%d}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
 @app.command("subject-report")
 def subject_report_command(
     id_type: str = typer.Option(..., "--id-type", help="prc_id, passport, hkmo_permit, …"),
@@ -297,16 +310,11 @@ def subject_report_command(
             where = f" ({doc_nationality})" if doc_nationality else ""
             out.print(f"  document             {doc_type} {escape(number)}{where}", highlight=False)
         for item in person.records:
-            out.print(
-                f"  record               {item.kind}, {item.offence}"
-                f" ({escape(item.offence_name_zh)} / {escape(item.offence_name_en)};"
-                f" {escape(item.legal_basis)}),"
-                f" {escape(item.authority)} {escape(item.decision_number)}"
-                f" of {item.decision_date.isoformat()}, {item.status},"
-                f" registered {item.registered_at:%Y-%m-%d}",
-                highlight=False,
-                soft_wrap=True,
-            )
+            _print_record("record", item)
+    if report.submissions:
+        out.print("\nnot yet decided       submissions naming this document", highlight=False)
+    for item in report.submissions:
+        _print_record("submission", item)
     out.print(
         "\ninquiries              none on record per person: screening files are audited by"
         " counts only; staff-access inquiries are listed here once they are made",

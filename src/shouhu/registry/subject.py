@@ -11,7 +11,7 @@ is on record per person yet; staff-access inquiries store their subject and will
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Final
 
@@ -25,8 +25,9 @@ from shouhu.core.database import utcnow
 from shouhu.core.principal import Principal
 from shouhu.identity.documents import Document
 from shouhu.registry.indexes import document_number_index
-from shouhu.registry.models import RegistryDocument, RegistryPerson
+from shouhu.registry.models import RegistryDocument, RegistryPerson, RegistryRecord
 from shouhu.registry.policy import policy
+from shouhu.registry.repository import UNDECIDED_STATUSES
 
 AUDIT_ACTION: Final = "registry:subject_report"
 
@@ -45,6 +46,7 @@ class SubjectRecord:
     decision_date: date
     status: str
     registered_at: datetime
+    version: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,11 +64,17 @@ class SubjectPerson:
 
 @dataclass(frozen=True, slots=True)
 class SubjectReport:
-    """The report: when it was made, under which policy, and the persons found."""
+    """The report: when it was made, under which policy, the persons found, and submissions.
+
+    `submissions` are records entered about the document's holder and not yet decided (a draft,
+    one waiting for review, one returned): held about the person too, though no registry person
+    carries them yet.
+    """
 
     generated_at: datetime
     policy_version: int
     persons: list[SubjectPerson]
+    submissions: list[SubjectRecord] = field(default_factory=list)
 
 
 def _person(person: RegistryPerson) -> SubjectPerson:
@@ -86,6 +94,7 @@ def _person(person: RegistryPerson) -> SubjectPerson:
                 decision_date=item.decision_date,
                 status=item.status,
                 registered_at=item.created_at,
+                version=item.version,
             )
         )
     names = sorted(
@@ -132,8 +141,52 @@ def subject_report(session: Session, *, actor: Principal, document: Document) ->
         object_id=persons[0].id if len(persons) == 1 else None,
         details={"persons": [str(person.id) for person in persons]},
     )
+    submissions = _undecided_about(session, document)
     return SubjectReport(
         generated_at=utcnow(),
         policy_version=policy().version,
         persons=[_person(person) for person in persons],
+        submissions=submissions,
     )
+
+
+def _undecided_about(session: Session, document: Document) -> list[SubjectRecord]:
+    """Undecided submissions whose subject holds the document (their subjects decrypted).
+
+    A submission's subject has no blind index until approval makes it a registry person; the
+    undecided ones are few (a review queue's worth), so each is opened and compared.
+    """
+    catalogue = policy().catalogue
+    found: list[SubjectRecord] = []
+    undecided = session.scalars(
+        select(RegistryRecord)
+        .where(
+            RegistryRecord.person_id.is_(None),
+            RegistryRecord.status.in_(UNDECIDED_STATUSES),
+        )
+        .order_by(RegistryRecord.created_at)
+    )
+    for item in undecided:
+        subject = item.subject or {}
+        if (subject.get("id_type"), subject.get("id_number")) != (
+            document.id_type.value,
+            document.number,
+        ):
+            continue
+        offence = catalogue.get(item.offence)
+        found.append(
+            SubjectRecord(
+                kind=item.kind,
+                offence=item.offence,
+                offence_name_zh=offence.name_zh if offence else "",
+                offence_name_en=offence.name_en if offence else "",
+                legal_basis=offence.legal_basis if offence else "",
+                authority=item.decision_authority,
+                decision_number=item.decision_number or "",
+                decision_date=item.decision_date,
+                status=item.status,
+                registered_at=item.created_at,
+                version=item.version,
+            )
+        )
+    return found
