@@ -289,8 +289,30 @@ def upgrade() -> None:
         )
 
 
+def _refuse_lossy_downgrade() -> None:
+    # Version 0004 knows one record per decision and no record without a person: submissions,
+    # corrections and merges cannot be expressed there. Which to drop is not the migration's call.
+    bind = op.get_bind()
+    undecided = bind.execute(
+        sa.text("SELECT COUNT(*) FROM registry_records WHERE person_id IS NULL")
+    ).scalar_one()
+    versions = bind.execute(
+        sa.text("SELECT COUNT(*) FROM registry_records WHERE version > 1 OR source <> 'import'")
+    ).scalar_one()
+    merged = bind.execute(
+        sa.text("SELECT COUNT(*) FROM registry_persons WHERE merged_into_id IS NOT NULL")
+    ).scalar_one()
+    if undecided or versions or merged:
+        raise RuntimeError(
+            f"cannot go back to 0004: {undecided} submissions without a person, {versions}"
+            f" submitted or corrected records and {merged} merged persons exist only in 0005;"
+            " export and remove them first"
+        )
+
+
 def downgrade() -> None:
     """Revert this migration."""
+    _refuse_lossy_downgrade()
     with op.batch_alter_table("registry_records", schema=None) as batch_op:
         batch_op.drop_constraint(
             batch_op.f("fk_registry_records_review_organisation_id_organisations"),
