@@ -185,3 +185,31 @@ def test_a_pair_is_merged_and_the_merge_undone_from_the_pages(
         "web:registry:person_merge",
         "web:registry:person_merge_undo",
     ]
+
+
+def test_no_form_or_history_shows_a_sealed_records_content_to_others(
+    session: Session, signed_in: Signer
+) -> None:
+    bureau = _org(session, OrgType.PUBLIC_SECURITY)
+    clerk = _user(session, Role.COURT_CLERK, _org(session, OrgType.COURT))
+    reviewer = _user(session, Role.REGISTRY_REVIEWER, bureau)
+    record = lifecycle.submit_record(
+        session,
+        actor=principal_of(clerk),
+        data=juvenile_submission(review_organisation_id=str(bureau.id)),
+    )
+    lifecycle.approve_record(session, actor=principal_of(reviewer), record_id=record.id)
+    lifecycle.revoke_record(
+        session, actor=principal_of(reviewer), record_id=record.id, reason="再审改判：李小红无罪"
+    )
+    registry_clerk = _user(session, Role.REGISTRY_CLERK, bureau)
+    session.commit()
+    as_registry_clerk, _, _ = signed_in(user=registry_clerk)
+    page = as_registry_clerk.get(f"/registry/records/{record.id}").text
+    assert "李小红" not in page  # neither the subject nor the revocation's reason
+    assert "(2022)京0101刑初45号" not in page
+    assert as_registry_clerk.get(f"/registry/records/{record.id}/correct").status_code == 404
+    as_court_clerk, _, _ = signed_in(user=clerk)
+    edit = as_court_clerk.get(f"/registry/records/{record.id}/edit")
+    assert edit.status_code == 409
+    assert "李小红" not in edit.text

@@ -385,7 +385,7 @@ def _scan_digests(record: RegistryRecord) -> list[str]:
     return [stored.sha256 for stored in record.files]
 
 
-def _editable(session: Session, actor: Principal, record_id: uuid.UUID) -> RegistryRecord:
+def editable_record(session: Session, actor: Principal, record_id: uuid.UUID) -> RegistryRecord:
     """A draft or returned record of the actor's own organisation."""
     require(actor, Permission.REGISTRY_SUBMIT)
     record = get_record(session, actor, record_id)
@@ -408,7 +408,7 @@ def update_submission(
     send: bool = True,
 ) -> RegistryRecord:
     """Change a draft or a returned record, and send it for review unless `send=False`."""
-    record = _editable(session, actor, record_id)
+    record = editable_record(session, actor, record_id)
     if isinstance(data, RecordSubmission):
         if record.supersedes_id is not None:
             raise ConflictError("A correction keeps its person; change only the decision.")
@@ -438,7 +438,7 @@ def update_submission(
 
 def send_for_review(session: Session, *, actor: Principal, record_id: uuid.UUID) -> RegistryRecord:
     """Send a draft or returned record to its reviewers."""
-    record = _editable(session, actor, record_id)
+    record = editable_record(session, actor, record_id)
     _send(session, record, actor)
     return record
 

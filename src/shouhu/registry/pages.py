@@ -23,7 +23,7 @@ from shouhu.accounts.models import Organisation, User
 from shouhu.accounts.policies import allows
 from shouhu.accounts.roles import OrgType, Permission, Role
 from shouhu.core.database import utcnow
-from shouhu.core.errors import DomainError, NotFoundError
+from shouhu.core.errors import ConflictError, DomainError, NotFoundError
 from shouhu.core.i18n import N_, current_language, gettext
 from shouhu.identity.documents import IdType
 from shouhu.registry import browse, lifecycle, repository
@@ -327,9 +327,8 @@ def _values_of(record: RegistryRecord) -> dict[str, str]:
 @router.get("/records/{record_id}/edit")
 def submission_edit(request: Request, db: Db, me: Submitter, record_id: uuid.UUID) -> Response:
     """The form to change a draft or returned submission of the organisation."""
-    record = repository.get_record(db, me.principal, record_id)
-    if record.submitting_organisation_id != me.principal.organisation_id:
-        raise NotFoundError("Record not found.")
+    lifecycle.editable_record(db, me.principal, record_id)  # its organisation's, not decided
+    record = lifecycle.view_record(db, actor=me.principal, record_id=record_id)  # audited
     mode = "edit_correction" if record.supersedes_id else "edit"
     context = _form_context(db, me, _values_of(record), {}, mode=mode, record=record)
     return render(request, "registry/submission_form.html", context)
@@ -362,7 +361,13 @@ def submission_update(
 @router.get("/records/{record_id}/correct")
 def correction_new(request: Request, db: Db, me: Submitter, record_id: uuid.UUID) -> Response:
     """The form for a new version of an active record."""
-    record = repository.get_record(db, me.principal, record_id)
+    record = lifecycle.view_record(db, actor=me.principal, record_id=record_id)  # audited
+    if record.id in repository.withheld_records(db, me.principal, [record]):
+        raise NotFoundError("Record not found.")
+    if record.status != RecordStatus.ACTIVE.value:
+        raise ConflictError(
+            "Only an active record can be corrected; this one is {status}.", status=record.status
+        )
     context = _form_context(db, me, _values_of(record), {}, mode="correct", record=record)
     return render(request, "registry/submission_form.html", context)
 
