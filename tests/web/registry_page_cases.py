@@ -264,5 +264,11 @@ def cases(case: type[Any]) -> list[Any]:
             ok=(303,),
         ),
         case("GET", "/registry/persons", read),
+        case(
+            "POST",
+            "/registry/persons",
+            read,
+            form={"id_type": "prc_id", "id_number": prc_number("110101", date(1980, 5, 17), 1)},
+        ),
         case("GET", "/registry/persons/{person_id}", read, person_of),
     ]

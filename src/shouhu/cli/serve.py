@@ -19,6 +19,7 @@ from shouhu.core.database import transaction
 from shouhu.core.settings import Settings, get_settings
 from shouhu.demo_registry import registry_is_empty, seed_registry
 from shouhu.demo_workflow import seed_workflow
+from shouhu.web.access_log import log_config
 from shouhu.web.app import create_app
 
 DEMO_FILE = "demo-accounts.json"
@@ -39,6 +40,7 @@ def run_server(settings: Settings, host: str, port: int, *, migrate_first: bool)
         host=host,
         port=port,
         log_level="info",
+        log_config=log_config(),
         proxy_headers=True,
         server_header=False,
     )

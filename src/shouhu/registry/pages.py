@@ -643,37 +643,49 @@ def record_file(db: Db, me: RecordReader, record_id: uuid.UUID, file_id: uuid.UU
 # --- persons ------------------------------------------------------------------------------------
 
 
-@router.get("/persons")
-def person_find(
+def _find_page(
     request: Request,
-    db: Db,
-    me: Reader,
-    id_type: str = "",
-    id_number: str = "",
-    nationality: str = "",
+    values: dict[str, str],
+    found: list[browse.FoundPerson] | None = None,
+    error: str | None = None,
 ) -> Response:
-    """Find the registry persons holding an identity document."""
-    found: list[browse.FoundPerson] | None = None
-    error = None
-    if id_number.strip():
-        try:
-            found = browse.find_persons(
-                db,
-                actor=me.principal,
-                id_type=id_type,
-                id_number=id_number,
-                nationality=nationality,
-            )
-        except DomainError as exc:
-            error = gettext(exc.message, **exc.params)
-    values = {"id_type": id_type, "id_number": id_number, "nationality": nationality}
     context = {
         "found": found,
         "error": error,
         "values": values,
         "id_types": [(t.value, ID_TYPE_LABELS[t]) for t in IdType],
     }
-    return render(request, "registry/person_find.html", context)
+    return render(request, "registry/person_find.html", context, status=422 if error else 200)
+
+
+@router.get("/persons")
+def person_find_form(request: Request, me: Reader) -> Response:
+    """The form to find the registry persons holding an identity document."""
+    return _find_page(request, {"id_type": "prc_id", "id_number": "", "nationality": ""})
+
+
+@router.post("/persons")
+def person_find(
+    request: Request,
+    db: Db,
+    me: Reader,
+    id_type: Annotated[str, Form()] = "",
+    id_number: Annotated[str, Form()] = "",
+    nationality: Annotated[str, Form()] = "",
+) -> Response:
+    """Find the registry persons holding an identity document.
+
+    Posted, so that a number never sits in an address, a browser's history or an access log.
+    """
+    values = {"id_type": id_type, "id_number": id_number, "nationality": nationality}
+    try:
+        found = browse.find_persons(
+            db, actor=me.principal, id_type=id_type, id_number=id_number, nationality=nationality
+        )
+    except DomainError as exc:
+        db.rollback()
+        return _find_page(request, values, error=gettext(exc.message, **exc.params))
+    return _find_page(request, values, found)
 
 
 @router.get("/persons/{person_id}")
