@@ -23,6 +23,29 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+NOT_OTHER = sa.text("id_type <> 'other'")
+
+
+def _refuse_shared_documents() -> None:
+    # The import has refused a document of another person since the registry began; a database
+    # that holds one anyway needs a person to merge the two (`shouhu registry duplicates`).
+    shared = (
+        op.get_bind()
+        .execute(
+            sa.text(
+                "SELECT COUNT(*) FROM (SELECT id_type, number_index FROM registry_documents"
+                " WHERE id_type <> 'other' GROUP BY id_type, number_index HAVING COUNT(*) > 1) s"
+            )
+        )
+        .scalar_one()
+    )
+    if shared:
+        raise RuntimeError(
+            f"{shared} identity documents are held by more than one registry person; merge"
+            " those persons before upgrading"
+        )
+
+
 def upgrade() -> None:
     """Apply this migration."""
     op.create_table(
@@ -287,6 +310,15 @@ def upgrade() -> None:
             ["id"],
             ondelete="RESTRICT",
         )
+    _refuse_shared_documents()
+    op.create_index(
+        "uq_registry_documents_holder",
+        "registry_documents",
+        ["id_type", "number_index"],
+        unique=True,
+        sqlite_where=NOT_OTHER,
+        postgresql_where=NOT_OTHER,
+    )
 
 
 def _refuse_lossy_downgrade() -> None:
@@ -313,6 +345,12 @@ def _refuse_lossy_downgrade() -> None:
 def downgrade() -> None:
     """Revert this migration."""
     _refuse_lossy_downgrade()
+    op.drop_index(
+        "uq_registry_documents_holder",
+        table_name="registry_documents",
+        sqlite_where=NOT_OTHER,
+        postgresql_where=NOT_OTHER,
+    )
     with op.batch_alter_table("registry_records", schema=None) as batch_op:
         batch_op.drop_constraint(
             batch_op.f("fk_registry_records_review_organisation_id_organisations"),

@@ -21,6 +21,7 @@ from typing import Any, Final, get_args
 
 from pydantic import ValidationError
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from shouhu.accounts.models import Organisation
@@ -388,7 +389,7 @@ def _scan_digests(record: RegistryRecord) -> list[str]:
 def editable_record(session: Session, actor: Principal, record_id: uuid.UUID) -> RegistryRecord:
     """A draft or returned record of the actor's own organisation."""
     require(actor, Permission.REGISTRY_SUBMIT)
-    record = get_record(session, actor, record_id)
+    record = get_record(session, actor, record_id, lock=True)
     if record.submitting_organisation_id != actor.organisation_id:
         raise NotFoundError("Record not found.")
     if record.status not in {RecordStatus.DRAFT.value, RecordStatus.RETURNED.value}:
@@ -485,7 +486,7 @@ def submit_correction(
     require(actor, Permission.REGISTRY_SUBMIT)
     if actor.organisation_id is None or actor.user_id is None:
         raise ForbiddenError("Records are submitted by an organisation's user.")
-    old = get_record(session, actor, record_id)
+    old = get_record(session, actor, record_id, lock=True)
     if old.status != RecordStatus.ACTIVE.value:
         raise ConflictError(
             "Only an active record can be corrected; this one is {status}.", status=old.status
@@ -552,7 +553,7 @@ def submit_correction(
 def _pending_for(session: Session, actor: Principal, record_id: uuid.UUID) -> RegistryRecord:
     """A record waiting for the actor's organisation's review (404 for any other reviewer)."""
     require(actor, Permission.REGISTRY_REVIEW)
-    record = get_record(session, actor, record_id)
+    record = get_record(session, actor, record_id, lock=True)
     if record.review_organisation_id != actor.organisation_id:
         raise NotFoundError("Record not found.")
     if record.status != RecordStatus.PENDING_REVIEW.value:
@@ -691,9 +692,19 @@ def approve_record(session: Session, *, actor: Principal, record_id: uuid.UUID) 
         raise ConflictError(
             "The registry already holds this decision for this person; return the submission."
         )
-    person = (
-        found if record.person_id is not None and found else _resolve_person(session, row, found)
-    )
+    try:
+        with session.begin_nested():
+            person = (
+                found
+                if record.person_id is not None and found
+                else _resolve_person(session, row, found)
+            )
+    except IntegrityError as exc:
+        # Another approval registered the same document a moment ago (one document, one
+        # person: a unique index); deciding again finds that person.
+        raise ConflictError(
+            "Another approval registered this person at the same moment; approve it again."
+        ) from exc
     record.person_id = person.id
     if record.supersedes_id is not None:
         old = session.get_one(RegistryRecord, record.supersedes_id)
@@ -743,7 +754,7 @@ def _reason(reason: str) -> str:
 def _decided_for(session: Session, actor: Principal, record_id: uuid.UUID) -> RegistryRecord:
     """A decided record the actor's organisation answers for."""
     require(actor, Permission.REGISTRY_REVIEW)
-    record = get_record(session, actor, record_id)
+    record = get_record(session, actor, record_id, lock=True)
     if record.review_organisation_id not in {None, actor.organisation_id}:
         # Imported records have no reviewing organisation: any registry reviewer answers.
         raise ForbiddenError("Only the reviewers of the organisation that approved it may do this.")

@@ -198,8 +198,20 @@ class RegistryDocument(UUIDPrimaryKey, Base):
     """An identity document of a person, its number sealed and blind-indexed."""
 
     __tablename__ = "registry_documents"
-    # Led by person_id, the unique constraint's index also serves loading a person's documents.
-    __table_args__ = (UniqueConstraint("person_id", "id_type", "number_index"),)
+    __table_args__ = (
+        # Led by person_id, the unique constraint's index also serves loading their documents.
+        UniqueConstraint("person_id", "id_type", "number_index"),
+        # One document, one person (the import's rule, kept by the database so that two
+        # approvals at once cannot register one human twice); `other` documents may repeat.
+        Index(
+            "uq_registry_documents_holder",
+            "id_type",
+            "number_index",
+            unique=True,
+            sqlite_where=text("id_type <> 'other'"),
+            postgresql_where=text("id_type <> 'other'"),
+        ),
+    )
 
     person_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("registry_persons.id", ondelete="CASCADE")

@@ -60,13 +60,22 @@ def readable_records(principal: Principal) -> Select[RegistryRecord]:
     return select(RegistryRecord).where(or_(*conditions) if conditions else false())
 
 
-def get_record(session: Session, principal: Principal, record_id: uuid.UUID) -> RegistryRecord:
-    """One record the principal may see, or NotFoundError (the same answer as no such record)."""
-    found = session.scalar(
+def get_record(
+    session: Session, principal: Principal, record_id: uuid.UUID, *, lock: bool = False
+) -> RegistryRecord:
+    """One record the principal may see, or NotFoundError (the same answer as no such record).
+
+    `lock` takes the record's row lock (PostgreSQL; SQLite's writer lock serialises anyway):
+    two reviewers deciding one record at once are then decided one after the other.
+    """
+    statement = (
         readable_records(principal)
         .where(RegistryRecord.id == record_id)
         .options(selectinload(RegistryRecord.transitions), selectinload(RegistryRecord.files))
     )
+    if lock:
+        statement = statement.with_for_update(of=RegistryRecord)
+    found = session.scalar(statement)
     if found is None:
         raise NotFoundError("Record not found.")
     return found

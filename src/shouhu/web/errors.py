@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shouhu.core.errors import AuthenticationError, DomainError
@@ -126,6 +126,17 @@ async def unstorable_input(request: Request, exc: Exception) -> Response:  # noq
     return _error_page(request, 422, message)
 
 
+async def clashing_change(request: Request, exc: Exception) -> Response:  # noqa: ARG001
+    """A constraint refused a write that raced another (two people deciding at once)."""
+    log.warning("constraint refused a change on %s %s", request.method, request.url.path)
+    message = gettext(
+        "Someone changed the same thing at the same moment. Reload the page and try again."
+    )
+    if _is_api(request):
+        return problem(409, message, code="conflict")
+    return _error_page(request, 409, message)
+
+
 async def unexpected_error(request: Request, exc: Exception) -> Response:
     """Anything else: log the type only (messages may hold personal data), answer 500."""
     log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
@@ -143,3 +154,4 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(DataError, unstorable_input)
+    app.add_exception_handler(IntegrityError, clashing_change)
