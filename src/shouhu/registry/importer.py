@@ -46,7 +46,7 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
@@ -126,6 +126,7 @@ SQLITE_CACHE_KIB: Final = 262_144
 # Batches sent ahead per worker: enough to keep it busy while this process writes.
 IN_FLIGHT_PER_WORKER: Final = 2
 DECISION_NUMBER_LENGTH: Final = 100
+MAX_MERGE_CHAIN: Final = 100  # persons merged into persons merged into …: a bound, never met
 REPORT_SUFFIX: Final = ".rejections.csv"
 REPORT_COLUMNS: Final = ("row", "field", "reason", "message")
 # The row-level "field" of a problem that belongs to no single column.
@@ -1029,6 +1030,8 @@ class _Merged:
     digest: str
     new: _Rows | None
     person: PersonInput | None
+    # The external_id the file gave, when that person was merged into this one by a reviewer.
+    merged_from: str | None = None
 
 
 class _Writer:
@@ -1120,8 +1123,14 @@ class _Writer:
                     counts.records_added += len(new.records)
                 elif person.external_id in existing:
                     stored = existing[person.external_id]
-                    self._update(session, stored, self._input(person), rebuild, counts)
-                    stored.import_digest = person.digest
+                    given = self._input(person)
+                    if person.merged_from is not None:
+                        # The rows describe the merged registration: their name is one the
+                        # kept person was known by, and their digest is not the kept one's.
+                        self._update(session, stored, _as_former(given, stored), rebuild, counts)
+                    else:
+                        self._update(session, stored, given, rebuild, counts)
+                        stored.import_digest = person.digest
                 else:
                     # This very input was merged into the person before: merging it again
                     # would change nothing, so nothing is read, decrypted or compared.
@@ -1184,14 +1193,17 @@ class _Writer:
                 .where(_among(RegistryDocument.number_index, indexes, session))
             )
             owners = {(t, i): e for t, i, e in owned}
+        kept_for = _kept_for(session, {row.external_id for p in chunk.persons for row in p.rows})
         merged: list[_Merged] = []
         for person in chunk.persons:
             kept: list[_RowRef] = []
             for row in person.rows:
-                owner = owners.setdefault(row.document, row.external_id)
+                # A person a reviewer merged into another is that other person now.
+                target = kept_for.get(row.external_id, row.external_id)
+                owner = owners.setdefault(row.document, target)
                 # One document, one person: the same passport or PRC number under two
                 # external_ids is a duplicate for a person to resolve (merge under one id).
-                if owner != row.external_id and not row.other:
+                if owner != target and not row.other:
                     rejections.append(
                         Rejection(
                             row.row,
@@ -1203,7 +1215,11 @@ class _Writer:
                     continue
                 kept.append(row)
             if kept:
-                merged.append(self._merged(kept, person.plan, rejections))
+                one = self._merged(kept, person.plan, rejections)
+                if one.external_id in kept_for:
+                    one.merged_from, one.external_id = one.external_id, kept_for[one.external_id]
+                    one.new = None  # never registered anew: the kept person is updated
+                merged.append(one)
         return merged
 
     def _merged(
@@ -1287,6 +1303,41 @@ class _Writer:
             counts.persons_unchanged += 1
 
 
+def _kept_for(session: Session, external_ids: set[str]) -> dict[str, str]:
+    """For each of these persons that a reviewer merged into another, the kept one's id."""
+    if not external_ids:
+        return {}
+    rows = session.execute(
+        select(RegistryPerson.external_id, RegistryPerson.merged_into_id).where(
+            _among(RegistryPerson.external_id, external_ids, session),
+            RegistryPerson.merged_into_id.is_not(None),
+        )
+    )
+    merged = {row[0]: row[1] for row in rows}
+    kept: dict[str, str] = {}
+    for external_id, first in merged.items():
+        into = first
+        # A kept person may have been merged in turn: follow the chain to its end.
+        for _ in range(MAX_MERGE_CHAIN):
+            target = session.execute(
+                select(RegistryPerson.external_id, RegistryPerson.merged_into_id).where(
+                    RegistryPerson.id == into
+                )
+            ).one()
+            if target.merged_into_id is None:
+                kept[external_id] = target.external_id
+                break
+            into = target.merged_into_id
+    return kept
+
+
+def _as_former(given: PersonInput, stored: RegistryPerson) -> PersonInput:
+    """What a merged registration says, with its name as a former name of the kept person."""
+    primary = stored.name or given.name
+    former = dict.fromkeys(n for n in (given.name, *given.former_names) if n != primary)
+    return replace(given, name=primary, former_names=former)
+
+
 def _update_scalars(stored: RegistryPerson, person: PersonInput) -> tuple[bool, bool]:
     """Replace a changed sex or birth date, and a changed nationality the file states.
 
@@ -1333,6 +1384,15 @@ def _update_documents(
     return added_any, nationality
 
 
+def _import_may_amend(record: RegistryRecord) -> bool:
+    """Whether an import may correct a record's authority or date in place.
+
+    Only a record the import itself created and that is still active: what a reviewer
+    approved, sealed or revoked is changed by a correction, reviewed like any submission.
+    """
+    return record.source == RecordSource.IMPORT.value and record.status == _ACTIVE
+
+
 def _update_records(
     session: Session,
     stored: RegistryPerson,
@@ -1346,8 +1406,15 @@ def _update_records(
     # waiting for review is the reviewers' to decide.
     live = {status.value for status in LIVE_STATUSES}
     records = {r.fingerprint: r for r in stored.records if r.status in live}
+    every_version = {r.fingerprint for r in stored.records}
     for item in person.records.values():
         known = records.get(item.fingerprint)
+        if known is None and item.fingerprint in every_version:
+            # A version corrected since, or one under review: a file repeating the old
+            # decision never brings it back (a corrected record stays history).
+            continue
+        if known is not None and not _import_may_amend(known):
+            continue  # a reviewed record changes only by a reviewed correction
         if known is None:
             added = RegistryRecord(
                 person_id=stored.id,
