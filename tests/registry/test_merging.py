@@ -278,3 +278,31 @@ def test_two_persons_holding_the_same_decision_are_not_merged(session, cast):
         )
     session.expire_all()
     assert session.get_one(RegistryPerson, second.id).merged_into_id is None
+
+
+def test_a_decision_approved_while_merged_goes_back_with_its_document(
+    session, cast, twins, tmp_path
+):
+    first, second = twins
+    merge = merging.merge_persons(
+        session, actor=cast.reviewer, kept_id=first.id, merged_id=second.id, reason="同一人"
+    )
+    # While merged, a new conviction of the second number's holder (under another name) is
+    # approved onto the kept person, who holds that document now.
+    record = submit_record(
+        session,
+        actor=cast.court_clerk,
+        data=submission(
+            name="王晓明", id_number=SECOND_NUMBER, decision_number="(2025)沪0101刑初9号"
+        ),
+    )
+    approve_record(session, actor=cast.reviewer, record_id=record.id)
+    assert record.person_id == first.id
+    merging.undo_merge(session, actor=cast.reviewer, merge_id=merge.id, reason="两兄弟")
+    session.expire_all()
+    assert session.get_one(RegistryRecord, record.id).person_id == second.id
+    merged = session.get_one(RegistryPerson, second.id)
+    kept = session.get_one(RegistryPerson, first.id)
+    assert "王晓明" in {n.name for n in merged.names}
+    assert "王晓明" not in {n.name for n in kept.names}
+    assert _outcome(session, SECOND_NUMBER, tmp_path) == ("hit", merged.external_id)

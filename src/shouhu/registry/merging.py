@@ -77,8 +77,8 @@ def _reason(reason: str) -> str:
     return Reason(reason=text).reason
 
 
-def _loaded(session: Session, person_id: uuid.UUID) -> RegistryPerson:
-    person = session.scalar(
+def _loaded(session: Session, person_id: uuid.UUID, *, lock: bool = True) -> RegistryPerson:
+    statement = (
         select(RegistryPerson)
         .where(RegistryPerson.id == person_id)
         .options(
@@ -86,8 +86,11 @@ def _loaded(session: Session, person_id: uuid.UUID) -> RegistryPerson:
             selectinload(RegistryPerson.documents),
             selectinload(RegistryPerson.records),
         )
-        .with_for_update()
+        .execution_options(populate_existing=True)  # collections as stored now, not as cached
     )
+    if lock:
+        statement = statement.with_for_update()
+    person = session.scalar(statement)
     if person is None:
         raise NotFoundError("Person not found.")
     return person
@@ -107,8 +110,8 @@ def view_pair(
 ) -> tuple[RegistryDuplicatePair, RegistryPerson, RegistryPerson]:
     """A pair and both its persons, side by side; the read is audited."""
     pair = get_pair(session, actor, pair_id)
-    first = _loaded(session, pair.first_person_id)
-    second = _loaded(session, pair.second_person_id)
+    first = _loaded(session, pair.first_person_id, lock=False)
+    second = _loaded(session, pair.second_person_id, lock=False)
     audit_record(
         session,
         actor=actor,
@@ -297,17 +300,42 @@ def _later_versions(session: Session, record_ids: set[uuid.UUID]) -> set[uuid.UU
     return found
 
 
+def _subject_names(record: RegistryRecord) -> list[str]:
+    subject = record.subject or {}
+    return [subject.get("name", ""), *subject.get("former_names", "").split(";")]
+
+
 def _move_back(
-    session: Session, kept: RegistryPerson, merged: RegistryPerson, moved: Moved
+    session: Session, kept: RegistryPerson, merged: RegistryPerson, merge: RegistryPersonMerge
 ) -> set[uuid.UUID]:
-    """Give the merged person back their rows (and later versions of their records)."""
+    """Give the merged person back their rows and whatever followed them.
+
+    That is: later versions of their records, and records approved about one of their documents
+    while they were merged, with the names those brought.
+    """
+    moved = Moved.from_json(merge.moved)
     kinds = {uuid.UUID(i): kind for i, kind in moved.names}
     documents = {uuid.UUID(i) for i in moved.documents}
     records = {uuid.UUID(i) for i in moved.records}
+    theirs = {(d.id_type, d.number) for d in kept.documents if d.id in documents}
+    # Approved onto the kept person because its subject held one of these documents.
+    since = [
+        item
+        for item in kept.records
+        if item.id not in records
+        and item.approved_at is not None
+        and item.approved_at >= merge.merged_at
+        and item.subject
+        and (item.subject.get("id_type"), item.subject.get("id_number")) in theirs
+    ]
+    records |= {item.id for item in since}
     records |= _later_versions(session, records)
+    brought = {name for item in since for name in _subject_names(item) if name}
     for name in list(kept.names):
         if name.id in kinds:
             name.kind = kinds[name.id]
+            name.person_id = merged.id
+        elif name.created_at >= merge.merged_at and name.name in brought:
             name.person_id = merged.id
     for document in list(kept.documents):
         if document.id in documents:
@@ -333,7 +361,7 @@ def undo_merge(
         raise ConflictError(
             "The kept person has since been merged into another; undo that merge first."
         )
-    records = _move_back(session, kept, merged, Moved.from_json(merge.moved))
+    records = _move_back(session, kept, merged, merge)
     merged.merged_into_id = None
     now = utcnow()
     merge.undone_at = merged.updated_at = kept.updated_at = now
