@@ -923,3 +923,28 @@ def test_a_scan_is_read_back_checked_and_a_tampered_one_refused(session, cast):
         lambda: read_scan(session, actor=cast.reviewer, record_id=record.id, file_id=stored.id),
     )
     assert audit_since(session, start) == []
+
+
+def test_a_mistaken_revocation_is_reinstated_by_another_reviewer(session, cast, settings):
+    record = approved(session, cast)
+    revoke_record(session, actor=cast.reviewer, record_id=record.id, reason="误撤")
+    assert outcome(session, settings) == "no_record"
+    start = audit_head(session)
+    refused(
+        session,
+        ForbiddenError,
+        lambda: lifecycle.reinstate_record(
+            session, actor=cast.reviewer, record_id=record.id, reason="撤回"
+        ),
+    )
+    assert_unchanged(session, record.id, "revoked", 3, start)
+    lifecycle.reinstate_record(
+        session, actor=cast.second_reviewer, record_id=record.id, reason="再审维持原判，撤销有误"
+    )
+    assert audit_since(session, start) == [(web("registry:record_reinstate"), str(record.id))]
+    assert stored_status(session, record.id) == "active"
+    assert outcome(session, settings) == "hit"
+    with pytest.raises(ConflictError):
+        lifecycle.reinstate_record(
+            session, actor=cast.second_reviewer, record_id=record.id, reason="again"
+        )

@@ -10,11 +10,12 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from shouhu.accounts.models import Organisation
 from shouhu.accounts.roles import OrgType, Permission, Role
 from shouhu.core.principal import Principal, system_principal
 from shouhu.registry import lifecycle, merging
 from shouhu.registry.lifecycle import Scan
-from shouhu.registry.models import RegistryDuplicatePair
+from shouhu.registry.models import RegistryDuplicatePair, RegistryRecord
 from shouhu.registry.schemas import RecordSubmission
 from tests.factories.accounts import make_org, make_user
 from tests.factories.registry import prc_number, registry_row
@@ -22,7 +23,7 @@ from tests.factories.registry import prc_number, registry_row
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from shouhu.accounts.models import Organisation, User
+    from shouhu.accounts.models import User
 
 PDF = b"%PDF-1.4 decision scan\n%%EOF\n"
 
@@ -119,6 +120,18 @@ def adult_active_for(session: Session, user: User) -> dict[str, Any]:
     colleague = make_user(session, roles=(Role.REGISTRY_REVIEWER,), org=reviewers)
     lifecycle.approve_record(session, actor=principal_of(colleague), record_id=record.id)
     return {"record_id": record.id}
+
+
+def revoked_for(session: Session, user: User) -> dict[str, Any]:
+    """A record of the (reviewer) user's organisation that a colleague revoked."""
+    values = adult_active_for(session, user)
+    record = session.get_one(RegistryRecord, values["record_id"])
+    reviewers = session.get_one(Organisation, record.review_organisation_id)
+    colleague = make_user(session, roles=(Role.REGISTRY_REVIEWER,), org=reviewers)
+    lifecycle.revoke_record(
+        session, actor=principal_of(colleague), record_id=values["record_id"], reason="Quashed."
+    )
+    return values
 
 
 def person_of(session: Session, _user: User) -> dict[str, Any]:
@@ -261,6 +274,14 @@ def cases(case: type[Any]) -> list[Any]:
             duplicates,
             merge_of,
             form={"reason": "Two brothers."},
+            ok=(303,),
+        ),
+        case(
+            "POST",
+            "/registry/records/{record_id}/reinstate",
+            review,
+            revoked_for,
+            form={"reason": "Revoked by mistake: the retrial upheld the judgment."},
             ok=(303,),
         ),
         case("GET", "/registry/persons", read),

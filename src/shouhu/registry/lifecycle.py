@@ -83,6 +83,7 @@ ACTION_RETURN: Final = "registry:record_return"
 ACTION_SUPERSEDE: Final = "registry:record_supersede"
 ACTION_REVOKE: Final = "registry:record_revoke"
 ACTION_SEAL: Final = "registry:record_seal"
+ACTION_REINSTATE: Final = "registry:record_reinstate"
 ACTION_DISCARD: Final = "registry:record_discard"
 ACTION_VIEW: Final = "registry:record_view"
 ACTION_FILE_READ: Final = "registry:record_file_read"
@@ -800,6 +801,33 @@ def seal_record(
         reason=text,
         details={"policy_version": rules.version},
     )
+    return record
+
+
+def reinstate_record(
+    session: Session, *, actor: Principal, record_id: uuid.UUID, reason: str
+) -> RegistryRecord:
+    """Undo a mistaken revocation: the record counts again as it did before (active or sealed).
+
+    Four eyes: the reviewer who revoked it cannot reinstate it, so neither a mistaken nor a
+    malicious revocation is final, and no single reviewer can hide and restore at will.
+    """
+    text = _reason(reason)
+    record = _decided_for(session, actor, record_id)
+    if record.status != RecordStatus.REVOKED.value:
+        raise ConflictError(
+            "Only a revoked record can be reinstated; this one is {status}.", status=record.status
+        )
+    revocation = next(
+        (t for t in reversed(record.transitions) if t.to_status == RecordStatus.REVOKED.value),
+        None,
+    )
+    if revocation is not None and revocation.actor_id == actor.user_id:
+        raise ForbiddenError("You revoked this record; another reviewer must reinstate it.")
+    before = RecordStatus(
+        revocation.from_status if revocation and revocation.from_status else RecordStatus.ACTIVE
+    )
+    _move(session, record, actor=actor, to=before, action=ACTION_REINSTATE, reason=text)
     return record
 
 

@@ -508,6 +508,7 @@ def _record_page(
         "return_reason": _return_reason(record),
         "may_revoke": reviews_here and state in {RecordStatus.ACTIVE, RecordStatus.SEALED},
         "may_seal": reviews_here and state is RecordStatus.ACTIVE,
+        "may_reinstate": reviews_here and state is RecordStatus.REVOKED,
         "may_correct": submits_here and state is RecordStatus.ACTIVE,
         "error": error,
     }
@@ -620,6 +621,26 @@ def record_seal(
         me,
         record_id,
         lambda: lifecycle.seal_record(db, actor=me.principal, record_id=record_id, reason=reason),
+    )
+
+
+@router.post("/records/{record_id}/reinstate")
+def record_reinstate(
+    request: Request,
+    db: Db,
+    me: Reviewer,
+    record_id: uuid.UUID,
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    """Reinstate a record revoked by mistake (another reviewer than the one who revoked it)."""
+    return _record_action(
+        request,
+        db,
+        me,
+        record_id,
+        lambda: lifecycle.reinstate_record(
+            db, actor=me.principal, record_id=record_id, reason=reason
+        ),
     )
 
 
