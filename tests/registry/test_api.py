@@ -735,10 +735,12 @@ def _request(world: World, route: Route, who: str | None) -> tuple[Response, str
 
 
 def test_every_registry_route_is_in_the_matrix_with_its_permission(app: FastAPI) -> None:
+    # Persons, duplicates and merges have their own matrix (tests/registry/test_api_persons.py).
+    theirs = ("/persons", "/duplicates", "/merges")
     declared = {
         (rule.methods, rule.path.removeprefix(API)): rule.permission
         for rule in route_rules(app)
-        if rule.path.startswith(API + "/")
+        if rule.path.startswith(API + "/") and not rule.path.removeprefix(API).startswith(theirs)
     }
     assert declared == {(r.method, r.path): r.permission for r in ROUTES}
     assert all(rule.kind == "api" for rule in route_rules(app) if rule.path.startswith(API))

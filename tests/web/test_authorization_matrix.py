@@ -16,6 +16,7 @@ from shouhu.accounts.roles import PERMISSIONS, OrgType, Permission, Role
 from shouhu.web.permission_matrix import app_routes, route_rules
 from tests.factories.accounts import DEFAULT_PASSWORD, api_token, make_org, make_user
 from tests.registry.test_api import web_matrix_cases
+from tests.registry.test_api_persons import web_matrix_cases as person_matrix_cases
 from tests.web import registry_page_cases
 from tests.web.conftest import SignedInClient
 
@@ -218,6 +219,7 @@ API_CASES = [
 ]
 
 API_CASES += web_matrix_cases(Case)
+API_CASES += person_matrix_cases(Case)
 
 # Routes outside the matrix, with the reason: the sign-in steps and health probes are open by
 # design and have their own tests.

@@ -176,7 +176,7 @@ def test_an_unexpected_error_still_carries_the_security_headers(
 
 
 def test_an_unknown_api_path_is_problem_json(client: TestClient) -> None:
-    response = client.get("/api/v1/registry/persons/12345", headers={"accept-language": "en"})
+    response = client.get("/api/v1/no-such-resource/12345", headers={"accept-language": "en"})
 
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"

@@ -1,8 +1,10 @@
-"""JSON routes of the registry record lifecycle under /api/v1: submit, review, correct, read.
+"""JSON routes of the registry under /api/v1: the record lifecycle, persons and duplicates.
 
-Every route calls `registry.lifecycle`, so the rules, the four eyes and the audit events are
-those of the pages and the command line, and reads through `registry.repository`, so a record
-the caller may not see is the 404 of one that does not exist (DESIGN §2).
+Every record route calls `registry.lifecycle`, so the rules, the four eyes and the audit events
+are those of the pages and the command line, and reads through `registry.repository`, so a
+record the caller may not see is the 404 of one that does not exist (DESIGN §2). Persons are
+read through `registry.browse` and duplicates decided through `registry.merging`, as on the
+pages: each read of a person and each decision is an audit event.
 """
 
 from __future__ import annotations
@@ -15,25 +17,41 @@ from typing import Annotated, Any, Final
 from fastapi import APIRouter, Body, Depends, Query
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shouhu.accounts.roles import Permission
 from shouhu.core.database import utcnow
 from shouhu.core.principal import Principal
-from shouhu.registry import lifecycle, repository
+from shouhu.registry import browse, lifecycle, merging, repository
 from shouhu.registry.api_schemas import (
+    DuplicatePairOut,
+    FoundPersonOut,
+    MergeOut,
+    PairMergeIn,
+    PersonOut,
+    PersonSearch,
     RecordCorrectionIn,
     RecordOut,
     RecordSummaryOut,
     ReviewQueueItemOut,
     SealedRecordOut,
+    merge_out,
+    pair_out,
+    person_out,
     queue_item,
     record_out,
     record_summary,
     sealed_record_out,
 )
 from shouhu.registry.lifecycle import RecordCorrection, SubmissionInvalidError
-from shouhu.registry.models import RecordStatus, RegistryRecord
+from shouhu.registry.models import (
+    RecordStatus,
+    RegistryDuplicatePair,
+    RegistryPerson,
+    RegistryPersonMerge,
+    RegistryRecord,
+)
 from shouhu.registry.schemas import Reason, RecordSubmission
 from shouhu.web.deps import ApiPermission, Db
 
@@ -49,12 +67,18 @@ Reviewer = Annotated[Principal, Depends(ApiPermission(Permission.REGISTRY_REVIEW
 # see no registry content). `registry:records` is held by exactly the roles that may see some
 # record; which records each sees is the repository's answer, the rest a 404.
 RecordReader = Annotated[Principal, Depends(ApiPermission(Permission.REGISTRY_RECORDS))]
+# Registry persons are public security's registry roles' (DESIGN §2); duplicates, the reviewers'.
+PersonReader = Annotated[Principal, Depends(ApiPermission(Permission.REGISTRY_READ))]
+DuplicateDecider = Annotated[Principal, Depends(ApiPermission(Permission.REGISTRY_DUPLICATES))]
 
 Limit = Annotated[int, Query(ge=1, le=500, description="At most this many records")]
 Offset = Annotated[int, Query(ge=0, le=1_000_000, description="Skip this many records first")]
 Draft = Annotated[
     bool, Query(description="Keep it as a draft instead of sending it for review at once")
 ]
+
+PairLimit = Annotated[int, Query(ge=1, le=500, description="At most this many pairs")]
+PairOffset = Annotated[int, Query(ge=0, le=1_000_000, description="Skip this many pairs first")]
 
 PROBLEM = {"content": {"application/problem+json": {"schema": {"type": "object"}}}}
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -65,6 +89,35 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     409: {"description": "The record's status does not allow this now", **PROBLEM},
     422: {"description": "Invalid input; `errors` names each field", **PROBLEM},
 }
+
+
+def _errors(not_found: str | None = None, conflict: str | None = None) -> dict[int | str, Any]:
+    """The problems a route of persons or duplicates may answer with."""
+    found: dict[int | str, dict[str, Any]] = {
+        401: ERRORS[401],
+        403: {"description": "The token's user lacks the permission", **PROBLEM},
+        422: ERRORS[422],
+    }
+    if not_found:
+        found[404] = {"description": not_found, **PROBLEM}
+    if conflict:
+        found[400] = ERRORS[400]
+        found[409] = {"description": conflict, **PROBLEM}
+    return found
+
+
+PERSON_ERRORS: Final = _errors("No such person")
+FIND_ERRORS: Final = {400: ERRORS[400], **_errors()}  # a posted body may be unreadable
+PAIRS_ERRORS: Final = _errors()
+PAIR_ERRORS: Final = _errors(
+    "No such pair",
+    "The pair has been decided already, or one of its persons has been merged since",
+)
+MERGE_ERRORS: Final = _errors("No such merge")
+UNDO_ERRORS: Final = _errors(
+    "No such merge",
+    "The merge has been undone already, or a later merge must be undone first",
+)
 
 SUBMISSION_EXAMPLES: Final = {
     "conviction": {
@@ -125,6 +178,20 @@ REASON_EXAMPLES: Final = {
     "revoke": {
         "summary": "Why a record stops counting",
         "value": {"reason": "二审改判无罪：(2020)京01刑终45号"},
+    },
+    "dismiss": {
+        "summary": "Why the two persons of a pair are two people",
+        "value": {"reason": "同名同日出生的两个人：身份证号码、户籍地均不同。"},
+    },
+    "undo": {
+        "summary": "Why a merge was wrong",
+        "value": {"reason": "经核实为双胞胎兄弟，不是同一人。"},
+    },
+}
+MERGE_EXAMPLES: Final = {
+    "keep_first": {
+        "summary": "One man registered under an old and a new identity number",
+        "value": {"keep": "first", "reason": "同一人：两个身份证号码，旧号码未注销。"},
     },
 }
 
@@ -362,3 +429,139 @@ def read_record(
         # An imported record carries no submitted subject: its registry person is the subject.
         subject = lifecycle.subject_of_person(record.person)
     return record_out(record, subject)
+
+
+# --- persons ------------------------------------------------------------------------------------
+
+
+@router.post("/persons/search", response_model=list[FoundPersonOut], responses=FIND_ERRORS)
+def find_persons(db: Db, principal: PersonReader, body: PersonSearch) -> list[FoundPersonOut]:
+    """The registry persons holding one identity document (an exact match); audited.
+
+    Posted rather than asked in the address, so that an identity number never reaches an
+    access log, a proxy's or a browser's history. A number that cannot be valid for its
+    document type is a 422 naming the field.
+    """
+    found = browse.find_persons(
+        db,
+        actor=principal,
+        id_type=body.id_type.value,
+        id_number=body.id_number,
+        nationality=body.nationality,
+    )
+    return [
+        FoundPersonOut(id=p.id, external_id=p.external_id, name=p.name, records=p.records)
+        for p in found
+    ]
+
+
+@router.get("/persons/{person_id}", response_model=PersonOut, responses=PERSON_ERRORS)
+def read_person(db: Db, principal: PersonReader, person_id: uuid.UUID) -> PersonOut:
+    """One registry person: names, documents and decided records with their history; audited.
+
+    Submissions still in review are the reviewers' queue, not the person's. A sealed record
+    (Criminal Procedure Law art. 286) shows only its id, status and version to a caller the
+    disclosure policy does not name. A person merged into another shows `merged_into_id` and
+    nothing of what moved.
+    """
+    person = browse.view_person(db, actor=principal, person_id=person_id)
+    records = sorted(
+        (r for r in person.records if r.status in repository.DECIDED_STATUSES),
+        key=lambda r: (r.decision_date, r.version, r.created_at),
+    )
+    return person_out(person, records, _withheld(db, principal, records))
+
+
+# --- duplicates and merges ----------------------------------------------------------------------
+
+
+def _external_ids(db: Session, *person_ids: uuid.UUID) -> dict[uuid.UUID, str]:
+    if not person_ids:
+        return {}
+    rows = db.execute(
+        select(RegistryPerson.id, RegistryPerson.external_id).where(
+            RegistryPerson.id.in_(set(person_ids))
+        )
+    )
+    return {row[0]: row[1] for row in rows}
+
+
+def _pair(db: Session, pair: RegistryDuplicatePair) -> DuplicatePairOut:
+    return pair_out(pair, _external_ids(db, pair.first_person_id, pair.second_person_id))
+
+
+def _merge(db: Session, merge: RegistryPersonMerge) -> MergeOut:
+    return merge_out(merge, _external_ids(db, merge.kept_person_id, merge.merged_person_id))
+
+
+@router.get("/duplicates", response_model=list[DuplicatePairOut], responses=PAIRS_ERRORS)
+def open_pairs(
+    db: Db, principal: DuplicateDecider, limit: PairLimit = 100, offset: PairOffset = 0
+) -> list[DuplicatePairOut]:
+    """The duplicate sweep's open pairs, the likeliest first (`shouhu registry duplicates`).
+
+    Only ids, the engine's outcome, score and reasons: which fields agreed, never their values.
+    """
+    pairs = list(db.scalars(merging.open_pairs(principal).limit(limit).offset(offset)))
+    persons = [i for p in pairs for i in (p.first_person_id, p.second_person_id)]
+    external_ids = _external_ids(db, *persons)
+    return [pair_out(pair, external_ids) for pair in pairs]
+
+
+@router.post(
+    "/duplicates/{pair_id}/merge",
+    response_model=MergeOut,
+    status_code=201,
+    responses=PAIR_ERRORS,
+)
+def merge_pair(
+    db: Db,
+    principal: DuplicateDecider,
+    pair_id: uuid.UUID,
+    body: Annotated[PairMergeIn, Body(openapi_examples=MERGE_EXAMPLES)],
+) -> MergeOut:
+    """Merge an open pair: the other person's names, documents and records move to the kept one.
+
+    The merged person stays, emptied, pointing at the kept one, so the merge can be undone.
+    Two persons holding the same decision are not merged (409): revoke the duplicate first.
+    """
+    merge = merging.merge_for_pair(
+        db, actor=principal, pair_id=pair_id, keep=body.keep, reason=body.reason
+    )
+    return _merge(db, merge)
+
+
+@router.post(
+    "/duplicates/{pair_id}/dismiss", response_model=DuplicatePairOut, responses=PAIR_ERRORS
+)
+def dismiss_pair(
+    db: Db,
+    principal: DuplicateDecider,
+    pair_id: uuid.UUID,
+    body: Annotated[Reason, Body(openapi_examples={"dismiss": REASON_EXAMPLES["dismiss"]})],
+) -> DuplicatePairOut:
+    """Record that the two persons of an open pair are two people; the sweep keeps the decision."""
+    pair = merging.dismiss_pair(db, actor=principal, pair_id=pair_id, reason=body.reason)
+    return _pair(db, pair)
+
+
+@router.get("/merges/{merge_id}", response_model=MergeOut, responses=MERGE_ERRORS)
+def read_merge(db: Db, principal: DuplicateDecider, merge_id: uuid.UUID) -> MergeOut:
+    """One merge: who made it, when, why, how much it moved, and whether it was undone."""
+    return _merge(db, merging.get_merge(db, principal, merge_id))
+
+
+@router.post("/merges/{merge_id}/undo", response_model=MergeOut, responses=UNDO_ERRORS)
+def undo_merge(
+    db: Db,
+    principal: DuplicateDecider,
+    merge_id: uuid.UUID,
+    body: Annotated[Reason, Body(openapi_examples={"undo": REASON_EXAMPLES["undo"]})],
+) -> MergeOut:
+    """Undo a wrong merge: what it moved (and later versions of moved records) moves back.
+
+    The pair it decided is dismissed. A kept person merged into another since must have that
+    merge undone first (409).
+    """
+    merge = merging.undo_merge(db, actor=principal, merge_id=merge_id, reason=body.reason)
+    return _merge(db, merge)

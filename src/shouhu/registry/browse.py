@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Final
 
-from sqlalchemy import select
+from sqlalchemy import select, true
 from sqlalchemy.orm import Session
 
 from shouhu.accounts.policies import require
@@ -18,7 +18,7 @@ from shouhu.accounts.roles import Permission
 from shouhu.core.audit.chain import record as audit_record
 from shouhu.core.errors import ValidationFailedError
 from shouhu.core.principal import Principal
-from shouhu.identity.documents import CHINA, normalise_document
+from shouhu.identity.documents import CHINA, IdType, normalise_document
 from shouhu.identity.errors import IdentityError
 from shouhu.registry.indexes import document_number_index
 from shouhu.registry.models import RegistryDocument, RegistryPerson
@@ -63,9 +63,8 @@ def find_persons(
         )
     except IdentityError as exc:
         raise ValidationFailedError(
-            "The identity document is not valid: {reason}.",
+            "The identity document is not valid: check its type, number and country.",
             field=exc.field or "id_number",
-            reason=exc.reason.replace("_", " "),
         ) from exc
     persons = list(
         session.scalars(
@@ -74,6 +73,10 @@ def find_persons(
             .where(
                 RegistryDocument.id_type == document.id_type.value,
                 RegistryDocument.number_index == document_number_index(document.number),
+                # A passport number is unique only within its issuing country.
+                (RegistryDocument.nationality == document.nationality)
+                if document.id_type is IdType.PASSPORT
+                else true(),
             )
             .order_by(RegistryPerson.external_id)
         ).unique()

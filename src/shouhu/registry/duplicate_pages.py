@@ -16,8 +16,6 @@ from shouhu.core.errors import DomainError
 from shouhu.core.i18n import gettext
 from shouhu.registry import merging
 from shouhu.registry.models import (
-    DuplicateStatus,
-    RegistryDuplicatePair,
     RegistryPerson,
     RegistryPersonMerge,
 )
@@ -43,14 +41,7 @@ def _external_ids(db: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
 @router.get("/duplicates")
 def duplicate_list(request: Request, db: Db, me: Decider) -> Response:
     """The sweep's open pairs, the likeliest first, and the latest merges."""
-    pairs = list(
-        db.scalars(
-            select(RegistryDuplicatePair)
-            .where(RegistryDuplicatePair.status == DuplicateStatus.OPEN.value)
-            .order_by(RegistryDuplicatePair.score.desc(), RegistryDuplicatePair.id)
-            .limit(PAGE_SIZE)
-        )
-    )
+    pairs = list(db.scalars(merging.open_pairs(me.principal).limit(PAGE_SIZE)))
     merges = list(
         db.scalars(
             select(RegistryPersonMerge).order_by(RegistryPersonMerge.merged_at.desc()).limit(50)

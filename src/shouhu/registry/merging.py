@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session, selectinload
 
 from shouhu.accounts.policies import require
@@ -96,10 +96,27 @@ def _loaded(session: Session, person_id: uuid.UUID, *, lock: bool = True) -> Reg
     return person
 
 
-def get_pair(session: Session, actor: Principal, pair_id: uuid.UUID) -> RegistryDuplicatePair:
-    """One pair of the duplicate sweep, for those who decide duplicates."""
+def open_pairs(actor: Principal) -> Select[RegistryDuplicatePair]:
+    """Pairs still to decide, likeliest first: neither person merged away since it was found."""
     require(actor, Permission.REGISTRY_DUPLICATES)
-    pair = session.get(RegistryDuplicatePair, pair_id)
+    merged = select(RegistryPerson.id).where(RegistryPerson.merged_into_id.is_not(None))
+    return (
+        select(RegistryDuplicatePair)
+        .where(
+            RegistryDuplicatePair.status == DuplicateStatus.OPEN.value,
+            RegistryDuplicatePair.first_person_id.not_in(merged),
+            RegistryDuplicatePair.second_person_id.not_in(merged),
+        )
+        .order_by(RegistryDuplicatePair.score.desc(), RegistryDuplicatePair.id)
+    )
+
+
+def get_pair(
+    session: Session, actor: Principal, pair_id: uuid.UUID, *, lock: bool = False
+) -> RegistryDuplicatePair:
+    """One pair of the duplicate sweep, for those who decide duplicates (`lock`: to decide it)."""
+    require(actor, Permission.REGISTRY_DUPLICATES)
+    pair = session.get(RegistryDuplicatePair, pair_id, with_for_update=lock)
     if pair is None:
         raise NotFoundError("Pair not found.")
     return pair
@@ -237,8 +254,8 @@ def dismiss_pair(
     session: Session, *, actor: Principal, pair_id: uuid.UUID, reason: str
 ) -> RegistryDuplicatePair:
     """Record that the two persons of a pair are two humans."""
+    pair = get_pair(session, actor, pair_id, lock=True)
     text = _reason(reason)
-    pair = get_pair(session, actor, pair_id)
     if pair.status != DuplicateStatus.OPEN.value:
         raise ConflictError("This pair has already been decided.")
     _decide_pairs(
@@ -261,7 +278,7 @@ def merge_for_pair(
     session: Session, *, actor: Principal, pair_id: uuid.UUID, keep: str, reason: str
 ) -> RegistryPersonMerge:
     """Merge the two persons of an open pair, keeping `first` or `second`."""
-    pair = get_pair(session, actor, pair_id)
+    pair = get_pair(session, actor, pair_id, lock=True)
     if pair.status != DuplicateStatus.OPEN.value:
         raise ConflictError("This pair has already been decided.")
     if keep not in {"first", "second"}:
@@ -350,8 +367,8 @@ def undo_merge(
     session: Session, *, actor: Principal, merge_id: uuid.UUID, reason: str
 ) -> RegistryPersonMerge:
     """Move back what a merge moved; the two persons are two humans again."""
-    text = _reason(reason)
     merge = get_merge(session, actor, merge_id)
+    text = _reason(reason)
     if merge.undone_at is not None:
         raise ConflictError("This merge has already been undone.")
     kept, merged = _loaded(session, merge.kept_person_id), _loaded(session, merge.merged_person_id)
