@@ -314,7 +314,7 @@ def reviewer_merges(
     expect(state).to_have_text(tr(lang, "In force"))
     main = page.locator("main")
     expect(main).to_contain_text(reason)
-    moved = tr(lang, "{names} names, {documents} documents, {records} records")
+    moved = tr(lang, "names: {names}, documents: {documents}, records: {records}")
     expect(main).to_contain_text(moved.format(names=1, documents=1, records=1))
     expect(main).to_contain_text(reviewer.username)
     snap(page, "3-merge", lang)
@@ -327,8 +327,9 @@ def kept_person_holds_both(page: Page, lang: str, kept: Registration, merged: Re
     documents = person_row(person, tr(lang, "Identity documents"))
     expect(documents).to_contain_text(kept.subject.id_number)
     expect(documents).to_contain_text(merged.subject.id_number)
-    # The other registration's name is kept as one the man was registered under.
-    expect(person_row(person, tr(lang, "Names"))).to_contain_text(tr(lang, "former name or alias"))
+    # Both registrations had the one name: it is shown once, as the primary name.
+    names = person_row(person, tr(lang, "Names"))
+    expect(names).to_have_text(kept.subject.name)
     records = page.get_by_test_id("person-records").locator("tbody tr")
     expect(records).to_have_count(2)
     for registration in (kept, merged):
@@ -550,7 +551,9 @@ def test_a_juvenile_conviction_is_sealed_and_a_registry_clerk_sees_only_that_it_
     expect(reviewer.get_by_test_id("decision-number")).to_have_text(juvenile.decision_number)
     expect(reviewer.get_by_test_id("subject")).to_contain_text(girl.id_number)
     expect(reviewer.get_by_test_id("sealed-notice")).to_have_count(0)
-    expect(history_rows(reviewer).last).to_contain_text("Criminal Procedure Law art. 286")
+    expect(history_rows(reviewer).last).to_contain_text(
+        tr(lang, "Sealed on approval: Criminal Procedure Law art. 286")
+    )
     snap(reviewer, "11-sealed-reviewer", lang)
     reviewer.get_by_test_id("person-link").click()
     sealed_row = reviewer.get_by_test_id("person-records").locator("tbody tr")

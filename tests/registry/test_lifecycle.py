@@ -345,7 +345,7 @@ def test_approving_an_eligible_juvenile_record_seals_it_at_once(session, cast):
     sealed = approve_record(session, actor=cast.reviewer, record_id=record.id)
     assert sealed.status == "sealed"
     assert history(session, record.id) == [(None, "pending_review"), ("pending_review", "sealed")]
-    assert sealed.transitions[-1].reason == "Criminal Procedure Law art. 286"
+    assert sealed.transitions[-1].reason is None  # the rule sealed it, not a person
     assert audit_since(session, start) == [(web(lifecycle.ACTION_APPROVE), str(record.id))]
     # A non-prosecution decision for such a minor is sealed as well (no sentence to weigh).
     procuratorate = submit_record(

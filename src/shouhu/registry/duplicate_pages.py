@@ -14,7 +14,7 @@ from shouhu.accounts.models import User
 from shouhu.accounts.roles import Permission
 from shouhu.core.errors import DomainError
 from shouhu.core.i18n import gettext
-from shouhu.registry import merging
+from shouhu.registry import merging, repository
 from shouhu.registry.models import (
     RegistryPerson,
     RegistryPersonMerge,
@@ -71,6 +71,10 @@ def _pair_page(
         "persons": [("first", first), ("second", second)],
         "status_labels": STATUS_LABELS,
         "id_type_labels": ID_TYPE_LABELS,
+        "decided": repository.DECIDED_STATUSES,
+        "withheld": repository.withheld_records(
+            db, me.principal, [*first.records, *second.records]
+        ),
         "error": error,
     }
     return render(request, "registry/duplicate_pair.html", context, status=status)

@@ -729,7 +729,8 @@ def approve_record(session: Session, *, actor: Principal, record_id: uuid.UUID) 
         actor=actor,
         to=RecordStatus.SEALED if sealed else RecordStatus.ACTIVE,
         action=ACTION_APPROVE,
-        reason="Criminal Procedure Law art. 286" if sealed else None,
+        # Sealed by the policy's rule, not by anyone's reasoning: pages name the rule.
+        reason=None,
         details={"person": str(person.id), "policy_version": rules.version},
     )
     return record
