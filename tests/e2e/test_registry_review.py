@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
@@ -78,9 +78,14 @@ def a_man(born: date, name: str = "赵志刚") -> tuple[str, str]:
     return name, prc_number("110105", born, sequence)
 
 
-def a_conviction(born: date = date(1981, 4, 23)) -> Decision:
+def a_birth_date() -> date:
+    """A birth date between 1960 and 1997: with the sequence, a number no other test drew."""
+    return date(1960, 1, 1) + timedelta(days=uuid.uuid4().int % 13_500)
+
+
+def a_conviction(born: date | None = None) -> Decision:
     """A court's conviction for indecency with a child, with a unique document number."""
-    name, number = a_man(born)
+    name, number = a_man(born or a_birth_date())
     serial = uuid.uuid4().int % 100_000
     return Decision(
         name=name,
