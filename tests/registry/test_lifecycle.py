@@ -220,6 +220,8 @@ def test_a_draft_is_sent_for_review_and_approved_onto_a_new_registry_person(sess
     person = session.get_one(RegistryPerson, live.person_id)
     assert person.name == "王小明"
     assert [d.number for d in person.documents] == [NUMBER]
+    # As the import registers one: what the number implies (a resident card: CHN, born 1980).
+    assert (person.nationality, person.sex, str(person.date_of_birth)) == ("CHN", "M", "1980-05-17")
     assert audit_since(session, start) == [(web(lifecycle.ACTION_APPROVE), str(draft.id))]
     assert history(session, draft.id) == [
         (None, "draft"),

@@ -612,6 +612,10 @@ def _resolve_person(
         session.flush()
     given, _ = merge_person([row])
     given.external_id = person.external_id
+    if found is None:
+        # A new person's nationality is what the document implies when none was given (CHN for
+        # a resident identity card), as the import registers it.
+        person.nationality = given.nationality
     merge_identity(session, person, given)
     return person
 
