@@ -36,6 +36,7 @@ from tests.web.registry_page_cases import (
     own_draft,
     pending_for,
     principal_of,
+    revoked_for,
     submission,
 )
 
@@ -198,6 +199,19 @@ def approved(world: World, body: dict[str, Any] | None = None) -> str:
     record_id = submitted(world, body)
     lifecycle.approve_record(
         world.session, actor=world.principal("second_reviewer"), record_id=uuid.UUID(record_id)
+    )
+    world.session.commit()
+    return record_id
+
+
+def revoked(world: World) -> str:
+    """The id of an approved record that the second reviewer revoked."""
+    record_id = approved(world)
+    lifecycle.revoke_record(
+        world.session,
+        actor=world.principal("second_reviewer"),
+        record_id=uuid.UUID(record_id),
+        reason="误撤",
     )
     world.session.commit()
     return record_id
@@ -720,6 +734,15 @@ ROUTES = [
         body=_reason,
         wrong_roles=REVIEWING,
     ),
+    Route(
+        "POST",
+        "/records/{record_id}/reinstate",
+        Permission.REGISTRY_REVIEW,
+        "reviewer",
+        target=revoked,
+        body=_reason,
+        wrong_roles=REVIEWING,
+    ),
 ]
 
 
@@ -846,6 +869,13 @@ def web_matrix_cases(case: type[Any]) -> list[Any]:
         case("POST", f"{API}/records/{{record_id}}/approve", review, pending_for),
         case("POST", f"{API}/records/{{record_id}}/return", review, pending_for, json=reason),
         case("POST", f"{API}/records/{{record_id}}/revoke", review, adult_active_for, json=reason),
+        case(
+            "POST",
+            f"{API}/records/{{record_id}}/reinstate",
+            review,
+            revoked_for,
+            json={"reason": "Revoked by mistake."},
+        ),
         # An adult's record: the service refuses to seal it (409), after the route's check.
         case(
             "POST",
@@ -856,3 +886,14 @@ def web_matrix_cases(case: type[Any]) -> list[Any]:
             ok=(409,),
         ),
     ]
+
+
+def test_a_revocation_is_undone_by_another_reviewer_only(world: World) -> None:
+    record_id = revoked(world)  # by the second reviewer
+    refused = world.call(
+        "second_reviewer", "POST", f"/records/{record_id}/reinstate", {"reason": "撤回"}
+    )
+    assert refused.status_code == 403
+    assert world.status(record_id) == "revoked"
+    done = world.call("reviewer", "POST", f"/records/{record_id}/reinstate", {"reason": "撤销有误"})
+    assert (done.status_code, done.json()["status"]) == (200, "active")

@@ -409,6 +409,20 @@ def seal_record(
     return _summary(db, principal, record)
 
 
+@router.post("/records/{record_id}/reinstate", response_model=RecordSummaryOut, responses=ERRORS)
+def reinstate_record(
+    db: Db, principal: Reviewer, record_id: uuid.UUID, body: Reason
+) -> RecordSummaryOut:
+    """Reinstate a record revoked by mistake: it counts again as before (active or sealed).
+
+    Another reviewer than the one who revoked it must do this (403 otherwise).
+    """
+    record = lifecycle.reinstate_record(
+        db, actor=principal, record_id=record_id, reason=body.reason
+    )
+    return _summary(db, principal, record)
+
+
 # --- reading ------------------------------------------------------------------------------------
 
 
