@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shouhu.core.crypto.fields import EncryptedString, Sealed
@@ -28,6 +28,12 @@ class Organisation(UUIDPrimaryKey, Base):
     # GB 32100 unified social credit code, 18 characters, institutions only.
     credit_code: Mapped[str | None] = mapped_column(String(18), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # An education authority's setting: its schools' and kindergartens' staff-access inquiries
+    # wait for one of its officers to approve them (MoE notice 2023: the authority reviews and
+    # runs the query). On unless the authority turns it off.
+    inquiry_approval_required: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=text("true")
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     parent: Mapped[Organisation | None] = relationship(remote_side="Organisation.id")

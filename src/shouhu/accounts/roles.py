@@ -102,6 +102,9 @@ class Permission(StrEnum):
     REGISTRY_READ = "registry:read"  # registry persons and decided records
     # A record's own page: each holder sees only the records the repository shows them.
     REGISTRY_RECORDS = "registry:records"
+    INQUIRY_SUBMIT = "inquiry:submit"  # a staff-access inquiry, with the candidate's consent
+    INQUIRY_APPROVE = "inquiry:approve"  # the supervising education authority (2023 notice)
+    INQUIRY_REVIEW = "inquiry:review"  # confirm or clear a possible match (public security)
 
 
 _EVERY_ROLE = frozenset(Role)
@@ -130,6 +133,11 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.REGISTRY_RECORDS: frozenset(
         {Role.COURT_CLERK, Role.PROSECUTOR, Role.REGISTRY_CLERK, Role.REGISTRY_REVIEWER}
     ),
+    # Institutions inquire about their candidates; authorities and universities query
+    # directly for their own staff (MoE notice 2023).
+    Permission.INQUIRY_SUBMIT: frozenset({Role.INSTITUTION_HR, Role.EDUCATION_OFFICER}),
+    Permission.INQUIRY_APPROVE: frozenset({Role.EDUCATION_OFFICER}),
+    Permission.INQUIRY_REVIEW: frozenset({Role.REGISTRY_REVIEWER}),
 }
 
 

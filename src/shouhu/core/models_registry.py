@@ -5,7 +5,15 @@ from shouhu.core.audit import models as audit_models
 from shouhu.core.crypto import models as crypto_models
 from shouhu.core.database import Base
 from shouhu.registry import models as registry_models
+from shouhu.screening import models as screening_models
 
 metadata = Base.metadata
 
-__all__ = ["accounts_models", "audit_models", "crypto_models", "metadata", "registry_models"]
+__all__ = [
+    "accounts_models",
+    "audit_models",
+    "crypto_models",
+    "metadata",
+    "registry_models",
+    "screening_models",
+]

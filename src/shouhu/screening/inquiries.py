@@ -1,0 +1,384 @@
+"""The staff-access inquiry: consent, the authority's approval, the look-up, the reviewers' word.
+
+An institution asks about one candidate for one purpose, with the candidate's consent (2020
+Opinions art. 9; PIPL art. 29). A school's or kindergarten's inquiry waits for its supervising
+education authority when that authority requires it (MoE notice 2023: the authority reviews and
+runs the query); universities and authorities query directly. The look-up is the registry
+screening under the purpose's disclosure scope; a possible match goes to the registry reviewers,
+and the institution sees `under_review` until one confirms (`record_found`) or clears
+(`no_record`) it. The institution never sees more than that answer.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Final
+
+from sqlalchemy import Select, false, or_, select
+from sqlalchemy.orm import Session
+
+from shouhu.accounts.models import Organisation
+from shouhu.accounts.policies import allows, require
+from shouhu.accounts.roles import InstitutionKind, OrgType, Permission
+from shouhu.core.audit.chain import record as audit_record
+from shouhu.core.database import utcnow
+from shouhu.core.errors import (
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    ValidationFailedError,
+)
+from shouhu.core.i18n import N_
+from shouhu.core.principal import Principal
+from shouhu.core.settings import Settings
+from shouhu.identity.prc_id import latest_possible_date
+from shouhu.matching.engine import Outcome
+from shouhu.registry.candidates import person_uuid
+from shouhu.registry.indexes import document_number_index
+from shouhu.registry.policy import InquiryPurpose
+from shouhu.registry.schemas import Reason
+from shouhu.screening.models import Inquiry, InquiryAnswer, InquiryStatus
+from shouhu.screening.queries import InvalidQuery, parse_query
+from shouhu.screening.service import Matcher, check_keys_current, match_queries
+
+# The same candidate for the same institution and purpose within this many days gets the
+# earlier answer unless a new look-up is asked for.
+REPEAT_DAYS: Final = 30
+# Consent older than this is no longer the candidate's consent to this hiring.
+CONSENT_VALID_DAYS: Final = 365
+# Schools and kindergartens: their inquiries wait for the authority that requires it.
+APPROVED_KINDS: Final = frozenset(
+    {
+        InstitutionKind.KINDERGARTEN,
+        InstitutionKind.PRIMARY_SCHOOL,
+        InstitutionKind.SECONDARY_SCHOOL,
+        InstitutionKind.VOCATIONAL_SCHOOL,
+        InstitutionKind.SPECIAL_SCHOOL,
+    }
+)
+SUBJECT_FIELDS: Final = ("name", "id_type", "id_number", "date_of_birth", "sex", "nationality")
+
+ACTION_SUBMIT: Final = "inquiry:submit"
+ACTION_REPEAT: Final = "inquiry:repeat"
+ACTION_APPROVE: Final = "inquiry:approve"
+ACTION_REFUSE: Final = "inquiry:refuse"
+ACTION_LOOKUP: Final = "inquiry:lookup"
+ACTION_CONFIRM: Final = "inquiry:confirm"
+ACTION_CLEAR: Final = "inquiry:clear"
+
+
+@dataclass(frozen=True)
+class InquiryRequest:
+    """What an institution sends: the candidate, the purpose, the consent, the position."""
+
+    purpose: str
+    subject: dict[str, str]
+    consent_reference: str
+    consent_signed_on: date | None
+    position: str = ""
+    reference: str = ""
+    new_lookup: bool = False  # ask again even if answered within the last 30 days
+
+
+class InquiryInvalidError(ValidationFailedError):
+    """The candidate's details broke a rule; `problems` maps each field to what is wrong."""
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        first = next(iter(problems))
+        super().__init__(
+            N_("Check the field {name}: {problem}"),
+            field=first,
+            name=first,
+            problem=problems[first],
+        )
+        self.problems = problems
+
+
+def _purpose(text: str) -> InquiryPurpose:
+    try:
+        return InquiryPurpose(text)
+    except ValueError as exc:
+        raise ValidationFailedError(
+            "Choose the purpose: school_staff, close_contact, teacher_qualification or"
+            " annual_recheck.",
+            field="purpose",
+        ) from exc
+
+
+def _consent(request: InquiryRequest) -> None:
+    """No consent, no inquiry (2020 Opinions art. 9; PIPL art. 29 for sensitive data)."""
+    if not request.consent_reference.strip():
+        raise ValidationFailedError(
+            "Record the candidate's consent: its reference and the date it was signed.",
+            field="consent_reference",
+        )
+    signed = request.consent_signed_on
+    today = latest_possible_date()
+    if signed is None or signed > today:
+        raise ValidationFailedError(
+            "Give the date the candidate signed the consent (not in the future).",
+            field="consent_signed_on",
+        )
+    if signed < today - timedelta(days=CONSENT_VALID_DAYS):
+        raise ValidationFailedError(
+            "The consent is more than a year old; ask the candidate to sign it again.",
+            field="consent_signed_on",
+        )
+
+
+def _authority_of(institution: Organisation) -> Organisation | None:
+    """The nearest education authority above the institution in the organisation tree."""
+    current = institution.parent
+    seen = 0
+    while current is not None and seen < 50:  # noqa: PLR2004 - a tree is never that deep
+        if current.type == OrgType.EDUCATION_AUTHORITY.value:
+            return current
+        current = current.parent
+        seen += 1
+    return None
+
+
+def _needs_approval(institution: Organisation, authority: Organisation | None) -> bool:
+    if institution.type != OrgType.INSTITUTION.value or authority is None:
+        return False  # authorities query directly
+    return institution.kind in APPROVED_KINDS and authority.inquiry_approval_required
+
+
+def _repeat(
+    session: Session, institution_id: uuid.UUID, index: str, purpose: InquiryPurpose
+) -> Inquiry | None:
+    """The institution's latest inquiry about this document and purpose in the last 30 days."""
+    since = utcnow() - timedelta(days=REPEAT_DAYS)
+    return session.scalar(
+        select(Inquiry)
+        .where(
+            Inquiry.institution_id == institution_id,
+            Inquiry.subject_index == index,
+            Inquiry.purpose == purpose.value,
+            Inquiry.submitted_at >= since,
+            Inquiry.status != InquiryStatus.REFUSED.value,
+        )
+        .order_by(Inquiry.submitted_at.desc())
+        .limit(1)
+    )
+
+
+def submit_inquiry(
+    session: Session, *, actor: Principal, request: InquiryRequest, settings: Settings
+) -> Inquiry:
+    """Record an inquiry; run it now unless the authority must approve it first."""
+    require(actor, Permission.INQUIRY_SUBMIT)
+    if actor.organisation_id is None or actor.user_id is None:
+        raise ForbiddenError("Inquiries are made by an organisation's user.")
+    purpose = _purpose(request.purpose)
+    _consent(request)
+    values = {field: request.subject.get(field, "") for field in SUBJECT_FIELDS}
+    query = parse_query(1, {"reference": "inquiry", **values}, today=latest_possible_date())
+    if isinstance(query, InvalidQuery):
+        problems: dict[str, str] = {}
+        for problem in query.problems:
+            problems.setdefault(problem.field, problem.message)
+        raise InquiryInvalidError(problems)
+    # The lifelong number: a renewed permit is the same candidate for the 30-day repeat.
+    document = query.profile.documents[0]
+    index = document_number_index(f"{document.id_type}\x1f{document.number}")
+    if not request.new_lookup:
+        earlier = _repeat(session, actor.organisation_id, index, purpose)
+        if earlier is not None:
+            audit_record(
+                session,
+                actor=actor,
+                action=ACTION_REPEAT,
+                object_type="inquiry",
+                object_id=earlier.id,
+                details={"purpose": purpose.value},
+            )
+            return earlier
+    institution = session.get_one(Organisation, actor.organisation_id)
+    authority = _authority_of(institution)
+    approval = _needs_approval(institution, authority)
+    inquiry = Inquiry(
+        institution_id=institution.id,
+        authority_id=authority.id if authority else None,
+        submitted_by_id=actor.user_id,
+        reference=request.reference.strip()[:64] or None,
+        purpose=purpose.value,
+        position=request.position.strip()[:100] or None,
+        subject_index=index,
+        consent_reference=request.consent_reference.strip()[:64],
+        consent_signed_on=request.consent_signed_on,
+        # A direct inquiry's status is set by its look-up, in this same transaction.
+        status=InquiryStatus.PENDING_APPROVAL.value,
+    )
+    inquiry.ensure_id()
+    inquiry.subject = values
+    session.add(inquiry)
+    session.flush()
+    audit_record(
+        session,
+        actor=actor,
+        action=ACTION_SUBMIT,
+        object_type="inquiry",
+        object_id=inquiry.id,
+        details={"purpose": purpose.value, "needs_approval": approval},
+    )
+    if not approval:
+        _look_up(session, inquiry, actor=actor, settings=settings)
+    return inquiry
+
+
+def _look_up(session: Session, inquiry: Inquiry, *, actor: Principal, settings: Settings) -> None:
+    """Screen the candidate under the purpose's scope and answer, or send it for review."""
+    check_keys_current(session)
+    matcher = Matcher.from_settings(settings, purpose=InquiryPurpose(inquiry.purpose))
+    values = inquiry.subject or {}
+    query = parse_query(1, {"reference": "inquiry", **values}, today=latest_possible_date())
+    [result] = match_queries(session, queries=[query], matcher=matcher)
+    decision = result.decision
+    explanation = decision.explanation if decision else None
+    inquiry.policy_version = matcher.scope.policy_version
+    inquiry.engine_outcome = result.outcome
+    if explanation is not None:
+        inquiry.matched_person_id = person_uuid(explanation.person_id)
+        inquiry.explanation = json.dumps(
+            {"score": explanation.score, "reasons": explanation.reasons()}, ensure_ascii=False
+        )
+    if result.outcome == Outcome.POSSIBLE_MATCH.value:
+        inquiry.status = InquiryStatus.UNDER_REVIEW.value
+    else:
+        _complete(
+            inquiry,
+            InquiryAnswer.RECORD_FOUND
+            if result.outcome == Outcome.HIT.value
+            else InquiryAnswer.NO_RECORD,
+        )
+    audit_record(
+        session,
+        actor=actor,
+        action=ACTION_LOOKUP,
+        object_type="inquiry",
+        object_id=inquiry.id,
+        details={
+            "purpose": inquiry.purpose,
+            "policy_version": inquiry.policy_version,
+            "model": matcher.model.version,
+            "outcome": result.outcome,
+            "status": inquiry.status,
+        },
+    )
+
+
+def _complete(inquiry: Inquiry, answer: InquiryAnswer) -> None:
+    inquiry.answer = answer.value
+    inquiry.status = InquiryStatus.COMPLETED.value
+    inquiry.completed_at = utcnow()
+
+
+# --- who sees what ------------------------------------------------------------------------------
+
+
+def readable_inquiries(principal: Principal) -> Select[Inquiry]:
+    """Inquiries the principal may see: their institution's, their authority's, the reviewers'."""
+    conditions = []
+    org = principal.organisation_id
+    if org is not None and allows(principal, Permission.INQUIRY_SUBMIT):
+        conditions.append(Inquiry.institution_id == org)
+    if org is not None and allows(principal, Permission.INQUIRY_APPROVE):
+        conditions.append(Inquiry.authority_id == org)
+    if allows(principal, Permission.INQUIRY_REVIEW):
+        conditions.append(Inquiry.engine_outcome == Outcome.POSSIBLE_MATCH.value)
+    return select(Inquiry).where(or_(*conditions) if conditions else false())
+
+
+def get_inquiry(
+    session: Session, principal: Principal, inquiry_id: uuid.UUID, *, lock: bool = False
+) -> Inquiry:
+    """One inquiry the principal may see, or NotFoundError (as one that does not exist)."""
+    statement = readable_inquiries(principal).where(Inquiry.id == inquiry_id)
+    if lock:
+        statement = statement.with_for_update()
+    found = session.scalar(statement)
+    if found is None:
+        raise NotFoundError("Inquiry not found.")
+    return found
+
+
+# --- the authority's approval -------------------------------------------------------------------
+
+
+def _pending_approval(session: Session, actor: Principal, inquiry_id: uuid.UUID) -> Inquiry:
+    require(actor, Permission.INQUIRY_APPROVE)
+    inquiry = get_inquiry(session, actor, inquiry_id, lock=True)
+    if inquiry.authority_id != actor.organisation_id:
+        raise NotFoundError("Inquiry not found.")
+    if inquiry.status != InquiryStatus.PENDING_APPROVAL.value:
+        raise ConflictError("This inquiry is not waiting for approval.")
+    return inquiry
+
+
+def approve_inquiry(
+    session: Session, *, actor: Principal, inquiry_id: uuid.UUID, settings: Settings
+) -> Inquiry:
+    """The authority approves: the look-up runs now."""
+    inquiry = _pending_approval(session, actor, inquiry_id)
+    inquiry.decided_by_id = actor.user_id
+    inquiry.decided_at = utcnow()
+    audit_record(
+        session, actor=actor, action=ACTION_APPROVE, object_type="inquiry", object_id=inquiry.id
+    )
+    _look_up(session, inquiry, actor=actor, settings=settings)
+    return inquiry
+
+
+def refuse_inquiry(
+    session: Session, *, actor: Principal, inquiry_id: uuid.UUID, reason: str
+) -> Inquiry:
+    """The authority refuses to run it (not an applicant, say: the 2023 notice forbids that)."""
+    inquiry = _pending_approval(session, actor, inquiry_id)
+    text = Reason(reason=reason).reason if reason.strip() else ""
+    if not text:
+        raise ValidationFailedError("Give the reason.", field="reason")
+    inquiry.status = InquiryStatus.REFUSED.value
+    inquiry.reason = text
+    inquiry.decided_by_id = actor.user_id
+    inquiry.decided_at = utcnow()
+    audit_record(
+        session, actor=actor, action=ACTION_REFUSE, object_type="inquiry", object_id=inquiry.id
+    )
+    return inquiry
+
+
+# --- the registry reviewers' word on a possible match -------------------------------------------
+
+
+def _under_review(session: Session, actor: Principal, inquiry_id: uuid.UUID) -> Inquiry:
+    require(actor, Permission.INQUIRY_REVIEW)
+    inquiry = get_inquiry(session, actor, inquiry_id, lock=True)
+    if inquiry.status != InquiryStatus.UNDER_REVIEW.value:
+        raise ConflictError("This inquiry is not waiting for a reviewer.")
+    return inquiry
+
+
+def confirm_match(session: Session, *, actor: Principal, inquiry_id: uuid.UUID) -> Inquiry:
+    """The candidate is the registry person: the answer is `record_found`."""
+    inquiry = _under_review(session, actor, inquiry_id)
+    inquiry.reviewed_by_id, inquiry.reviewed_at = actor.user_id, utcnow()
+    _complete(inquiry, InquiryAnswer.RECORD_FOUND)
+    audit_record(
+        session, actor=actor, action=ACTION_CONFIRM, object_type="inquiry", object_id=inquiry.id
+    )
+    return inquiry
+
+
+def clear_match(session: Session, *, actor: Principal, inquiry_id: uuid.UUID) -> Inquiry:
+    """The candidate is someone else: the answer is `no_record`."""
+    inquiry = _under_review(session, actor, inquiry_id)
+    inquiry.reviewed_by_id, inquiry.reviewed_at = actor.user_id, utcnow()
+    _complete(inquiry, InquiryAnswer.NO_RECORD)
+    audit_record(
+        session, actor=actor, action=ACTION_CLEAR, object_type="inquiry", object_id=inquiry.id
+    )
+    return inquiry
