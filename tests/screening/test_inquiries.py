@@ -316,3 +316,44 @@ def test_one_institution_cannot_see_anothers_inquiry(session, scene, settings):
     with pytest.raises(NotFoundError):
         inquiries.get_inquiry(session, scene.reviewer, inquiry.id)
     assert inquiries.get_inquiry(session, scene.officer, inquiry.id).id == inquiry.id
+
+
+def test_hiring_after_a_record_or_before_an_answer_is_refused_and_recorded(
+    session, session_factory, scene, settings
+):
+    found = submit_inquiry(
+        session, actor=scene.university_hr, request=ask(OFFENDER), settings=settings
+    )
+    waiting = submit_inquiry(
+        session, actor=scene.school_hr, request=ask(OFFENDER), settings=settings
+    )
+    clean = submit_inquiry(
+        session, actor=scene.university_hr, request=ask(STRANGER, name="李四"), settings=settings
+    )
+    start = head(session)
+    with pytest.raises(ConflictError) as refused:
+        inquiries.record_hiring(
+            session, actor=scene.university_hr, inquiry_id=found.id, decision="hired"
+        )
+    assert refused.value.persist  # the unit of work keeps the refusal's audit event
+    with pytest.raises(ConflictError):
+        inquiries.record_hiring(
+            session, actor=scene.school_hr, inquiry_id=waiting.id, decision="hired"
+        )
+    with pytest.raises(NotFoundError):  # another institution's inquiry
+        inquiries.record_hiring(
+            session, actor=scene.other_school_hr, inquiry_id=clean.id, decision="hired"
+        )
+    inquiries.record_hiring(
+        session, actor=scene.university_hr, inquiry_id=found.id, decision="not_hired"
+    )
+    inquiries.record_hiring(
+        session, actor=scene.university_hr, inquiry_id=clean.id, decision="hired"
+    )
+    assert (found.hiring, clean.hiring, waiting.hiring) == ("not_hired", "hired", None)
+    assert actions_since(session, start) == [
+        "web:inquiry:hiring_refused",
+        "web:inquiry:hiring_refused",
+        "web:inquiry:hiring",
+        "web:inquiry:hiring",
+    ]

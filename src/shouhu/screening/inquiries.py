@@ -40,7 +40,7 @@ from shouhu.registry.candidates import person_uuid
 from shouhu.registry.indexes import document_number_index
 from shouhu.registry.policy import InquiryPurpose
 from shouhu.registry.schemas import Reason
-from shouhu.screening.models import Inquiry, InquiryAnswer, InquiryStatus
+from shouhu.screening.models import HiringDecision, Inquiry, InquiryAnswer, InquiryStatus
 from shouhu.screening.queries import InvalidQuery, parse_query
 from shouhu.screening.service import Matcher, check_keys_current, match_queries
 
@@ -68,6 +68,8 @@ ACTION_REFUSE: Final = "inquiry:refuse"
 ACTION_LOOKUP: Final = "inquiry:lookup"
 ACTION_CONFIRM: Final = "inquiry:confirm"
 ACTION_CLEAR: Final = "inquiry:clear"
+ACTION_HIRING: Final = "inquiry:hiring"
+ACTION_HIRING_REFUSED: Final = "inquiry:hiring_refused"
 
 
 @dataclass(frozen=True)
@@ -380,5 +382,56 @@ def clear_match(session: Session, *, actor: Principal, inquiry_id: uuid.UUID) ->
     _complete(inquiry, InquiryAnswer.NO_RECORD)
     audit_record(
         session, actor=actor, action=ACTION_CLEAR, object_type="inquiry", object_id=inquiry.id
+    )
+    return inquiry
+
+
+# --- the hiring decision ------------------------------------------------------------------------
+
+
+def record_hiring(
+    session: Session, *, actor: Principal, inquiry_id: uuid.UUID, decision: str
+) -> Inquiry:
+    """Record hired or not hired; hiring after `record_found` or before an answer is refused.
+
+    A refused hire is itself recorded (the audit event survives the refusal) so that the
+    supervising authority and the procuratorate see it (Minors Law art. 62, 2020 Opinions art. 11).
+    """
+    require(actor, Permission.INQUIRY_SUBMIT)
+    inquiry = get_inquiry(session, actor, inquiry_id, lock=True)
+    if inquiry.institution_id != actor.organisation_id:
+        raise NotFoundError("Inquiry not found.")
+    try:
+        chosen = HiringDecision(decision)
+    except ValueError as exc:
+        raise ValidationFailedError("Choose hired or not_hired.", field="decision") from exc
+    if chosen is HiringDecision.HIRED and inquiry.answer != InquiryAnswer.NO_RECORD.value:
+        audit_record(
+            session,
+            actor=actor,
+            action=ACTION_HIRING_REFUSED,
+            object_type="inquiry",
+            object_id=inquiry.id,
+            outcome="refused",
+            details={"status": inquiry.status, "answer": inquiry.answer},
+        )
+        if inquiry.answer == InquiryAnswer.RECORD_FOUND.value:
+            raise ConflictError(
+                "A disqualifying record was found: this candidate may not be hired.",
+                persist=True,
+            )
+        raise ConflictError(
+            "The inquiry has no answer yet: hire only after it says no record.", persist=True
+        )
+    inquiry.hiring = chosen.value
+    inquiry.hiring_by_id = actor.user_id
+    inquiry.hiring_at = utcnow()
+    audit_record(
+        session,
+        actor=actor,
+        action=ACTION_HIRING,
+        object_type="inquiry",
+        object_id=inquiry.id,
+        details={"decision": chosen.value, "answer": inquiry.answer},
     )
     return inquiry

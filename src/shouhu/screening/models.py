@@ -30,6 +30,13 @@ class InquiryAnswer(StrEnum):
     RECORD_FOUND = "record_found"
 
 
+class HiringDecision(StrEnum):
+    """What the institution did with the candidate."""
+
+    HIRED = "hired"
+    NOT_HIRED = "not_hired"
+
+
 class Inquiry(UUIDPrimaryKey, Base):
     """A staff-access inquiry about one candidate for one institution."""
 
@@ -80,3 +87,9 @@ class Inquiry(UUIDPrimaryKey, Base):
     reviewed_at: Mapped[datetime | None]
     submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None]
+    # The institution's hiring decision on this inquiry (Minors Law art. 62: a hit means no hire).
+    hiring: Mapped[str | None] = mapped_column(String(16))
+    hiring_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="RESTRICT")
+    )
+    hiring_at: Mapped[datetime | None]

@@ -46,6 +46,9 @@ def upgrade() -> None:
         sa.Column("reviewed_at", shouhu.core.database.UTCDateTime(), nullable=True),
         sa.Column("submitted_at", shouhu.core.database.UTCDateTime(), nullable=False),
         sa.Column("completed_at", shouhu.core.database.UTCDateTime(), nullable=True),
+        sa.Column("hiring", sa.String(length=16), nullable=True),
+        sa.Column("hiring_by_id", sa.Uuid(), nullable=True),
+        sa.Column("hiring_at", shouhu.core.database.UTCDateTime(), nullable=True),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.ForeignKeyConstraint(
             ["authority_id"],
@@ -57,6 +60,12 @@ def upgrade() -> None:
             ["decided_by_id"],
             ["users.id"],
             name=op.f("fk_inquiries_decided_by_id_users"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["hiring_by_id"],
+            ["users.id"],
+            name=op.f("fk_inquiries_hiring_by_id_users"),
             ondelete="RESTRICT",
         ),
         sa.ForeignKeyConstraint(
