@@ -159,3 +159,36 @@ def test_a_submission_not_yet_decided_is_reported_too(engine):
     assert "(2026)京0101刑初999号" in result.output  # entered with the 15-digit form
     assert "pending_review, version 1" in result.output
     assert "(2026)京0101刑初998号" not in result.output  # someone else's number
+
+
+def test_every_inquiry_about_the_document_is_listed(engine, tmp_path):
+    from datetime import timedelta  # noqa: PLC0415
+
+    from shouhu.accounts.roles import OrgType, Role  # noqa: PLC0415
+    from shouhu.core.settings import Settings  # noqa: PLC0415
+    from shouhu.identity.prc_id import latest_possible_date  # noqa: PLC0415
+    from shouhu.screening.inquiries import InquiryRequest, submit_inquiry  # noqa: PLC0415
+    from tests.factories.accounts import make_org, make_user  # noqa: PLC0415
+    from tests.factories.lifecycle import principal_of  # noqa: PLC0415
+
+    with Session(engine) as session:
+        university = make_org(
+            session, org_type=OrgType.INSTITUTION, kind="university", name="示范大学"
+        )
+        hr = principal_of(make_user(session, roles=(Role.INSTITUTION_HR,), org=university))
+        submit_inquiry(
+            session,
+            actor=hr,
+            request=InquiryRequest(
+                purpose="school_staff",
+                # The 15-digit form: the same candidate.
+                subject={"name": "王小明", "id_type": "prc_id", "id_number": to_15(NUMBER)},
+                consent_reference="同意书-9",
+                consent_signed_on=latest_possible_date() - timedelta(days=1),
+            ),
+            settings=Settings(data_dir=tmp_path),
+        )
+        session.commit()
+    result = shouhu("registry", "subject-report", "--id-type", "prc_id", "--id-number", NUMBER)
+    assert result.exit_code == 0, result.output
+    assert "by 示范大学, school_staff: completed, record_found" in result.output

@@ -31,7 +31,7 @@ from shouhu.registry.lifecycle import discard_expired_submissions
 from shouhu.registry.models import RegistryPerson
 from shouhu.registry.policy import InquiryPurpose, policy
 from shouhu.registry.profiles import count_stale, rebuild_stale, sample_profiles
-from shouhu.registry.subject import SubjectRecord, subject_report
+from shouhu.registry.subject import SubjectInquiry, SubjectRecord, subject_report
 from shouhu.screening.service import Matcher
 
 app = typer.Typer(help="The registry of persons and their records.", no_args_is_help=True)
@@ -265,6 +265,20 @@ def _print_record(label: str, item: SubjectRecord) -> None:
     )
 
 
+def _print_inquiries(inquiries: list[SubjectInquiry]) -> None:
+    if not inquiries:
+        out.print("\ninquiries              none: no staff-access inquiry named this document")
+    for inquiry in inquiries:
+        out.print(
+            f"\ninquiry                {inquiry.submitted_at:%Y-%m-%d %H:%M} UTC"
+            f" by {escape(inquiry.institution)}, {inquiry.purpose}: {inquiry.status}"
+            f"{', ' + inquiry.answer if inquiry.answer else ''}"
+            f"{', ' + inquiry.hiring if inquiry.hiring else ''}",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
 @app.command("subject-report")
 def subject_report_command(
     id_type: str = typer.Option(..., "--id-type", help="prc_id, passport, hkmo_permit, …"),
@@ -315,12 +329,7 @@ def subject_report_command(
         out.print("\nnot yet decided       submissions naming this document", highlight=False)
     for item in report.submissions:
         _print_record("submission", item)
-    out.print(
-        "\ninquiries              none on record per person: screening files are audited by"
-        " counts only; staff-access inquiries are listed here once they are made",
-        highlight=False,
-        soft_wrap=True,
-    )
+    _print_inquiries(report.inquiries)
 
 
 @app.command("retention")

@@ -11,6 +11,7 @@ from shouhu.core.crypto.blind_index import blind_index
 DOCUMENT_NUMBER_DOMAIN: Final = "registry:document_number"
 RECORD_DOMAIN: Final = "registry:record"
 IMPORT_DIGEST_DOMAIN: Final = "registry:import_digest"
+INQUIRY_SUBJECT_DOMAIN: Final = "inquiry:subject"
 # Brackets written around the year of a decision number: 〔2021〕, [2021], 【2021】, (2021).
 _BRACKETS: Final = str.maketrans({"〔": "(", "〕": ")", "[": "(", "]": ")", "【": "(", "】": ")"})
 
@@ -31,3 +32,12 @@ def record_fingerprint(kind: str, offence: str, decision_number: str) -> str:
     return blind_index(
         f"{kind}\x1f{offence}\x1f{fold_decision_number(decision_number)}", domain=RECORD_DOMAIN
     )
+
+
+def inquiry_subject_index(id_type: str, lifelong_number: str) -> str:
+    """The blind index of an inquiry's candidate: document type and its lifelong number.
+
+    The lifelong number, so a renewed permit is the same candidate (the 30-day repeat, the
+    subject access report).
+    """
+    return blind_index(f"{id_type}\x1f{lifelong_number}", domain=INQUIRY_SUBJECT_DOMAIN)

@@ -5,8 +5,9 @@ given identity document (by its blind index: no scan, no decryption of others) a
 names, documents and records with each record's status. Reading it is an audited event naming
 the persons read, never their data.
 
-Inquiries: screening files are audited by counts, never by person (DESIGN §4), so no inquiry
-is on record per person yet; staff-access inquiries store their subject and will be listed here.
+Inquiries: every staff-access inquiry about the document (found by its blind index): which
+institution asked, when, why, and what it was told. Screening files are audited by counts,
+never by person (DESIGN §4), so they leave nothing to list.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ from typing import Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from shouhu.accounts.models import Organisation
 from shouhu.accounts.policies import require
 from shouhu.accounts.roles import Permission
 from shouhu.core.audit.chain import record as audit_record
 from shouhu.core.database import utcnow
 from shouhu.core.principal import Principal
 from shouhu.identity.documents import Document
-from shouhu.registry.indexes import document_number_index
+from shouhu.registry.indexes import document_number_index, inquiry_subject_index
 from shouhu.registry.models import RegistryDocument, RegistryPerson, RegistryRecord
 from shouhu.registry.policy import policy
 from shouhu.registry.repository import UNDECIDED_STATUSES
@@ -63,6 +65,18 @@ class SubjectPerson:
 
 
 @dataclass(frozen=True, slots=True)
+class SubjectInquiry:
+    """One staff-access inquiry about the subject."""
+
+    institution: str
+    submitted_at: datetime
+    purpose: str
+    status: str
+    answer: str | None
+    hiring: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class SubjectReport:
     """The report: when it was made, under which policy, the persons found, and submissions.
 
@@ -75,6 +89,7 @@ class SubjectReport:
     policy_version: int
     persons: list[SubjectPerson]
     submissions: list[SubjectRecord] = field(default_factory=list)
+    inquiries: list[SubjectInquiry] = field(default_factory=list)
 
 
 def _person(person: RegistryPerson) -> SubjectPerson:
@@ -147,7 +162,33 @@ def subject_report(session: Session, *, actor: Principal, document: Document) ->
         policy_version=policy().version,
         persons=[_person(person) for person in persons],
         submissions=submissions,
+        inquiries=_inquiries_about(session, document),
     )
+
+
+def _inquiries_about(session: Session, document: Document) -> list[SubjectInquiry]:
+    """Every staff-access inquiry about the document, oldest first, with its institution."""
+    # Imported here: the screening package builds on the registry, not the other way round.
+    from shouhu.screening.models import Inquiry  # noqa: PLC0415
+
+    index = inquiry_subject_index(document.id_type.value, document.lifelong_number)
+    rows = session.execute(
+        select(Inquiry, Organisation.name)
+        .join(Organisation, Organisation.id == Inquiry.institution_id)
+        .where(Inquiry.subject_index == index)
+        .order_by(Inquiry.submitted_at)
+    )
+    return [
+        SubjectInquiry(
+            institution=name,
+            submitted_at=inquiry.submitted_at,
+            purpose=inquiry.purpose,
+            status=inquiry.status,
+            answer=inquiry.answer,
+            hiring=inquiry.hiring,
+        )
+        for inquiry, name in rows
+    ]
 
 
 def _undecided_about(session: Session, document: Document) -> list[SubjectRecord]:

@@ -37,7 +37,7 @@ from shouhu.core.settings import Settings
 from shouhu.identity.prc_id import latest_possible_date
 from shouhu.matching.engine import Outcome
 from shouhu.registry.candidates import person_uuid
-from shouhu.registry.indexes import document_number_index
+from shouhu.registry.indexes import inquiry_subject_index
 from shouhu.registry.policy import InquiryPurpose
 from shouhu.registry.schemas import Reason
 from shouhu.screening.models import HiringDecision, Inquiry, InquiryAnswer, InquiryStatus
@@ -184,9 +184,8 @@ def submit_inquiry(
         for problem in query.problems:
             problems.setdefault(problem.field, problem.message)
         raise InquiryInvalidError(problems)
-    # The lifelong number: a renewed permit is the same candidate for the 30-day repeat.
     document = query.profile.documents[0]
-    index = document_number_index(f"{document.id_type}\x1f{document.number}")
+    index = inquiry_subject_index(document.id_type, document.number)
     if not request.new_lookup:
         earlier = _repeat(session, actor.organisation_id, index, purpose)
         if earlier is not None:
