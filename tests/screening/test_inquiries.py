@@ -357,3 +357,22 @@ def test_hiring_after_a_record_or_before_an_answer_is_refused_and_recorded(
         "web:inquiry:hiring",
         "web:inquiry:hiring",
     ]
+
+
+def test_a_school_without_an_authority_on_record_cannot_skip_its_approval(session, settings):
+    orphan = make_org(session, org_type=OrgType.INSTITUTION, kind="kindergarten")
+    hr = principal_of(make_user(session, roles=(Role.INSTITUTION_HR,), org=orphan))
+    with pytest.raises(ConflictError):
+        submit_inquiry(session, actor=hr, request=ask(STRANGER, name="李四"), settings=settings)
+    assert session.scalar(select(func.count()).select_from(Inquiry)) == 0
+
+
+def test_an_overlong_refusal_reason_is_refused_by_name(session, scene, settings):
+    inquiry = submit_inquiry(
+        session, actor=scene.school_hr, request=ask(OFFENDER), settings=settings
+    )
+    with pytest.raises(ValidationFailedError) as caught:
+        inquiries.refuse_inquiry(
+            session, actor=scene.officer, inquiry_id=inquiry.id, reason="理" * 2001
+        )
+    assert caught.value.field == "reason"

@@ -17,7 +17,8 @@ from shouhu.web.permission_matrix import app_routes, route_rules
 from tests.factories.accounts import DEFAULT_PASSWORD, api_token, make_org, make_user
 from tests.registry.test_api import web_matrix_cases
 from tests.registry.test_api_persons import web_matrix_cases as person_matrix_cases
-from tests.web import registry_page_cases
+from tests.screening.test_inquiry_api import inquiry_matrix_cases
+from tests.web import inquiry_page_cases, registry_page_cases
 from tests.web.conftest import SignedInClient
 
 Builder = Callable[[Session, User], dict[str, Any]]
@@ -166,6 +167,7 @@ PAGE_CASES = [
 ]
 
 PAGE_CASES += registry_page_cases.cases(Case)
+PAGE_CASES += inquiry_page_cases.cases(Case)
 
 PAGE_CASES += [
     Case("GET", "/audit", Permission.AUDIT_VERIFY),
@@ -220,6 +222,7 @@ API_CASES = [
 
 API_CASES += web_matrix_cases(Case)
 API_CASES += person_matrix_cases(Case)
+API_CASES += inquiry_matrix_cases(Case)
 
 # Routes outside the matrix, with the reason: the sign-in steps and health probes are open by
 # design and have their own tests.

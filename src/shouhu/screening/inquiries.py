@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Final
 
+from pydantic import ValidationError
 from sqlalchemy import Select, false, or_, select
 from sqlalchemy.orm import Session
 
@@ -144,9 +145,16 @@ def _authority_of(institution: Organisation) -> Organisation | None:
 
 
 def _needs_approval(institution: Organisation, authority: Organisation | None) -> bool:
-    if institution.type != OrgType.INSTITUTION.value or authority is None:
-        return False  # authorities query directly
-    return institution.kind in APPROVED_KINDS and authority.inquiry_approval_required
+    if institution.type != OrgType.INSTITUTION.value or institution.kind not in APPROVED_KINDS:
+        return False  # authorities, universities and other bodies query directly
+    if authority is None:
+        # A school's inquiry is its authority's to run (MoE notice 2023): without one on record
+        # there is nobody to approve it, and running it unapproved would skip that check.
+        raise ConflictError(
+            "Your institution has no supervising education authority on record; ask the"
+            " operator to attach it to its authority."
+        )
+    return authority.inquiry_approval_required
 
 
 def _repeat(
@@ -328,7 +336,12 @@ def approve_inquiry(
     inquiry.decided_by_id = actor.user_id
     inquiry.decided_at = utcnow()
     audit_record(
-        session, actor=actor, action=ACTION_APPROVE, object_type="inquiry", object_id=inquiry.id
+        session,
+        actor=actor,
+        action=ACTION_APPROVE,
+        object_type="inquiry",
+        object_id=inquiry.id,
+        details={"purpose": inquiry.purpose},
     )
     _look_up(session, inquiry, actor=actor, settings=settings)
     return inquiry
@@ -339,15 +352,21 @@ def refuse_inquiry(
 ) -> Inquiry:
     """The authority refuses to run it (not an applicant, say: the 2023 notice forbids that)."""
     inquiry = _pending_approval(session, actor, inquiry_id)
-    text = Reason(reason=reason).reason if reason.strip() else ""
-    if not text:
-        raise ValidationFailedError("Give the reason.", field="reason")
+    try:
+        text = Reason(reason=reason).reason
+    except ValidationError as exc:
+        raise ValidationFailedError("Give the reason.", field="reason") from exc
     inquiry.status = InquiryStatus.REFUSED.value
     inquiry.reason = text
     inquiry.decided_by_id = actor.user_id
     inquiry.decided_at = utcnow()
     audit_record(
-        session, actor=actor, action=ACTION_REFUSE, object_type="inquiry", object_id=inquiry.id
+        session,
+        actor=actor,
+        action=ACTION_REFUSE,
+        object_type="inquiry",
+        object_id=inquiry.id,
+        details={"purpose": inquiry.purpose, "reason_recorded": True},
     )
     return inquiry
 

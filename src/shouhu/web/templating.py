@@ -15,7 +15,7 @@ from shouhu.core.i18n import LANGUAGES, current_language, gettext
 from shouhu.core.settings import Settings
 from shouhu.web.deps import pre_session_cookie_name
 
-TEMPLATE_PACKAGES = ("shouhu.web", "shouhu.accounts", "shouhu.registry")
+TEMPLATE_PACKAGES = ("shouhu.web", "shouhu.accounts", "shouhu.registry", "shouhu.screening")
 
 
 @cache
