@@ -136,7 +136,8 @@ def submitted(scene: Scene, who: str, payload: dict[str, Any]) -> dict[str, Any]
     assert response.status_code == 201, response.text
     found: dict[str, Any] = response.json()
     assert set(found) == {"id", "status", "answer", "certificate_code"}
-    assert found["certificate_code"] is None
+    # Every final answer, and only a final answer, has a signed certificate.
+    assert (found["certificate_code"] is not None) == (found["status"] == "completed")
     return found
 
 

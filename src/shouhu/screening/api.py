@@ -32,6 +32,7 @@ from shouhu.screening.api_schemas import (
     created_out,
     inquiry_out,
 )
+from shouhu.screening.certificates import current_certificate, display_code
 from shouhu.screening.inquiries import InquiryInvalidError
 from shouhu.screening.models import Inquiry, InquiryStatus
 from shouhu.web.deps import ApiPermission, Db, SettingsDep
@@ -199,13 +200,15 @@ def submit_inquiry(
     registry reviewer) or `completed`; `answer` is null until completed, then `no_record` or
     `record_found`. The same candidate for the same purpose within 30 days returns the earlier
     inquiry (its id, status and answer, still with 201) unless `new_lookup` is true.
-    `certificate_code` is null for now: signed certificates are a later increment.
+    `certificate_code` is the verification code of the signed certificate of a final answer
+    (null until then): `GET /api/v1/certificates/{code}` checks it.
     """
     with _fields_of_the_body():
         inquiry = inquiries.submit_inquiry(
             db, actor=principal, request=body.request(), settings=settings
         )
-    return created_out(inquiry)
+    certificate = current_certificate(db, inquiry.id)
+    return created_out(inquiry, display_code(certificate.code) if certificate else None)
 
 
 @router.get("", response_model=list[InquiryOut], responses=LIST_ERRORS)

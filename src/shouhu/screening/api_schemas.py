@@ -137,7 +137,7 @@ class InquiryCreatedOut(BaseModel):
                     "id": EXAMPLE_ID,
                     "status": "pending_approval",
                     "answer": None,
-                    "certificate_code": None,
+                    "certificate_code": "7K3M-Q9TX-2D4F",
                 }
             ]
         }
@@ -188,13 +188,13 @@ class InquiryOut(BaseModel):
     hiring: HiringDecision | None = Field(description="hired or not_hired, once recorded")
 
 
-def created_out(inquiry: Inquiry) -> InquiryCreatedOut:
+def created_out(inquiry: Inquiry, certificate_code: str | None) -> InquiryCreatedOut:
     """The answer to a submission."""
     return InquiryCreatedOut(
         id=inquiry.id,
         status=InquiryStatus(inquiry.status),
         answer=InquiryAnswer(inquiry.answer) if inquiry.answer else None,
-        certificate_code=None,
+        certificate_code=certificate_code,
     )
 
 

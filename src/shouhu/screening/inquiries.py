@@ -41,6 +41,7 @@ from shouhu.registry.candidates import person_uuid
 from shouhu.registry.indexes import inquiry_subject_index
 from shouhu.registry.policy import InquiryPurpose
 from shouhu.registry.schemas import Reason
+from shouhu.screening.certificates import issue_certificate
 from shouhu.screening.models import HiringDecision, Inquiry, InquiryAnswer, InquiryStatus
 from shouhu.screening.queries import InvalidQuery, parse_query
 from shouhu.screening.service import Matcher, check_keys_current, match_queries
@@ -259,6 +260,7 @@ def _look_up(session: Session, inquiry: Inquiry, *, actor: Principal, settings: 
         inquiry.status = InquiryStatus.UNDER_REVIEW.value
     else:
         _complete(
+            session,
             inquiry,
             InquiryAnswer.RECORD_FOUND
             if result.outcome == Outcome.HIT.value
@@ -280,10 +282,13 @@ def _look_up(session: Session, inquiry: Inquiry, *, actor: Principal, settings: 
     )
 
 
-def _complete(inquiry: Inquiry, answer: InquiryAnswer) -> None:
+def _complete(session: Session, inquiry: Inquiry, answer: InquiryAnswer) -> None:
+    """The final answer, and its signed certificate (every final answer has one)."""
     inquiry.answer = answer.value
     inquiry.status = InquiryStatus.COMPLETED.value
     inquiry.completed_at = utcnow()
+    session.flush()
+    issue_certificate(session, inquiry)
 
 
 # --- who sees what ------------------------------------------------------------------------------
@@ -386,7 +391,7 @@ def confirm_match(session: Session, *, actor: Principal, inquiry_id: uuid.UUID) 
     """The candidate is the registry person: the answer is `record_found`."""
     inquiry = _under_review(session, actor, inquiry_id)
     inquiry.reviewed_by_id, inquiry.reviewed_at = actor.user_id, utcnow()
-    _complete(inquiry, InquiryAnswer.RECORD_FOUND)
+    _complete(session, inquiry, InquiryAnswer.RECORD_FOUND)
     audit_record(
         session, actor=actor, action=ACTION_CONFIRM, object_type="inquiry", object_id=inquiry.id
     )
@@ -397,7 +402,7 @@ def clear_match(session: Session, *, actor: Principal, inquiry_id: uuid.UUID) ->
     """The candidate is someone else: the answer is `no_record`."""
     inquiry = _under_review(session, actor, inquiry_id)
     inquiry.reviewed_by_id, inquiry.reviewed_at = actor.user_id, utcnow()
-    _complete(inquiry, InquiryAnswer.NO_RECORD)
+    _complete(session, inquiry, InquiryAnswer.NO_RECORD)
     audit_record(
         session, actor=actor, action=ACTION_CLEAR, object_type="inquiry", object_id=inquiry.id
     )

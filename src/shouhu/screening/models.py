@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Date, ForeignKey, Index, String
+from sqlalchemy import Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shouhu.core.crypto.fields import EncryptedString, Sealed
@@ -93,3 +93,23 @@ class Inquiry(UUIDPrimaryKey, Base):
         ForeignKey("users.id", ondelete="RESTRICT")
     )
     hiring_at: Mapped[datetime | None]
+
+
+class Certificate(UUIDPrimaryKey, Base):
+    """The signed answer of an inquiry: verifiable offline with the public key, and online here.
+
+    `document` is the canonical JSON that was signed (no identity number, a masked name); a
+    later answer to the same inquiry (a re-check) supersedes it.
+    """
+
+    __tablename__ = "certificates"
+
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    inquiry_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("inquiries.id", ondelete="RESTRICT"), index=True
+    )
+    document: Mapped[str] = mapped_column(Text)
+    signature: Mapped[str] = mapped_column(String(128))
+    key_id: Mapped[str] = mapped_column(String(64))
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    superseded_at: Mapped[datetime | None]

@@ -21,12 +21,15 @@ from shouhu.accounts.roles import Permission
 from shouhu.core.errors import DomainError, NotFoundError
 from shouhu.core.i18n import N_, current_language, gettext
 from shouhu.identity.documents import IdType
+from shouhu.identity.prc_id import latest_possible_date
 from shouhu.registry.browse import view_person
 from shouhu.registry.pages import ID_TYPE_LABELS
 from shouhu.registry.policy import InquiryPurpose, policy
 from shouhu.screening import inquiries
+from shouhu.screening.certificates import current_certificate, display_code
 from shouhu.screening.inquiries import InquiryInvalidError, InquiryRequest
 from shouhu.screening.models import Inquiry, InquiryStatus
+from shouhu.screening.queries import ValidQuery, parse_query
 from shouhu.web.deps import Db, PagePermission, SettingsDep, SignedIn
 from shouhu.web.form_errors import rejection_text
 from shouhu.web.templating import render
@@ -185,7 +188,11 @@ def _inquiry_page(
     status: int = 200,
 ) -> Response:
     institution = db.get(Organisation, inquiry.institution_id)
+    certificate = current_certificate(db, inquiry.id)
     context = {
+        "certificate": certificate,
+        "certificate_code": display_code(certificate.code) if certificate else None,
+        "certificate_document": json.loads(certificate.document) if certificate else None,
         "inquiry": inquiry,
         "institution": institution.name if institution else "",
         "own": inquiry.institution_id == me.principal.organisation_id,
@@ -368,9 +375,16 @@ def match_detail(request: Request, db: Db, me: Reviewer, inquiry_id: uuid.UUID) 
         else None
     )
     explanation = json.loads(inquiry.explanation) if inquiry.explanation else {}
+    subject = inquiry.subject or {}
+    # What the engine compared: a birth date and sex left to the document are read from it, so
+    # the reviewer sees them beside the registry person's rather than a dash.
+    query = parse_query(1, {"reference": "inquiry", **subject}, today=latest_possible_date())
+    profile = query.profile if isinstance(query, ValidQuery) else None
     context = {
         "inquiry": inquiry,
-        "subject": inquiry.subject or {},
+        "subject": subject,
+        "candidate_born": profile.date_of_birth if profile else subject.get("date_of_birth"),
+        "candidate_sex": profile.sex if profile else subject.get("sex"),
         "person": person,
         "explanation": explanation,
         "id_type_labels": ID_TYPE_LABELS,

@@ -1,4 +1,4 @@
-"""staff-access inquiries, and the authorities' approval setting
+"""staff-access inquiries and their certificates, and the authorities' approval setting
 
 Revision ID: 0006
 Revises: 0005
@@ -105,6 +105,30 @@ def upgrade() -> None:
         )
         batch_op.create_index("ix_inquiries_status", ["status", "submitted_at"], unique=False)
 
+    op.create_table(
+        "certificates",
+        sa.Column("code", sa.String(length=16), nullable=False),
+        sa.Column("inquiry_id", sa.Uuid(), nullable=False),
+        sa.Column("document", sa.Text(), nullable=False),
+        sa.Column("signature", sa.String(length=128), nullable=False),
+        sa.Column("key_id", sa.String(length=64), nullable=False),
+        sa.Column("issued_at", shouhu.core.database.UTCDateTime(), nullable=False),
+        sa.Column("superseded_at", shouhu.core.database.UTCDateTime(), nullable=True),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["inquiry_id"],
+            ["inquiries.id"],
+            name=op.f("fk_certificates_inquiry_id_inquiries"),
+            ondelete="RESTRICT",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_certificates")),
+        sa.UniqueConstraint("code", name=op.f("uq_certificates_code")),
+    )
+    with op.batch_alter_table("certificates", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_certificates_inquiry_id"), ["inquiry_id"], unique=False
+        )
+
     with op.batch_alter_table("organisations", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column(
@@ -121,6 +145,10 @@ def downgrade() -> None:
     with op.batch_alter_table("organisations", schema=None) as batch_op:
         batch_op.drop_column("inquiry_approval_required")
 
+    with op.batch_alter_table("certificates", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_certificates_inquiry_id"))
+
+    op.drop_table("certificates")
     with op.batch_alter_table("inquiries", schema=None) as batch_op:
         batch_op.drop_index("ix_inquiries_status")
         batch_op.drop_index("ix_inquiries_repeat")
