@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 
 from shouhu.accounts.roles import OrgType, Role
+from shouhu.accounts.users import principal_for
 from shouhu.core.audit.models import AuditEvent
 from shouhu.core.principal import Principal
 from shouhu.registry.schemas import RecordSubmission
@@ -28,9 +29,7 @@ JUVENILE_NUMBER = prc_number("110101", JUVENILE_BORN, 246)
 
 def principal_of(user: User) -> Principal:
     """The user acting through the web pages."""
-    return Principal(
-        user.id, user.organisation_id, user.organisation.type, frozenset(user.role_names), "web"
-    )
+    return principal_for(user, "web")
 
 
 @dataclass(frozen=True)

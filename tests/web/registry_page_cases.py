@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 from shouhu.accounts.models import Organisation
 from shouhu.accounts.roles import OrgType, Permission, Role
-from shouhu.core.principal import Principal, system_principal
+from shouhu.core.principal import system_principal
 from shouhu.registry import lifecycle, merging
 from shouhu.registry.lifecycle import Scan
 from shouhu.registry.models import RegistryDuplicatePair, RegistryRecord
 from shouhu.registry.schemas import RecordSubmission
 from tests.factories.accounts import make_org, make_user
+from tests.factories.lifecycle import principal_of
 from tests.factories.registry import prc_number, registry_row
 
 if TYPE_CHECKING:
@@ -26,13 +27,6 @@ if TYPE_CHECKING:
     from shouhu.accounts.models import User
 
 PDF = b"%PDF-1.4 decision scan\n%%EOF\n"
-
-
-def principal_of(user: User) -> Principal:
-    """The web principal of a test user."""
-    return Principal(
-        user.id, user.organisation_id, user.organisation.type, frozenset(user.role_names), "web"
-    )
 
 
 def submission(**overrides: Any) -> RecordSubmission:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from shouhu.core.i18n import N_
+
 
 class DomainError(Exception):
     """Base of every error a service raises on purpose."""
@@ -60,3 +62,20 @@ class ConflictError(DomainError):
 
     status_code = 409
     code = "conflict"
+
+
+class FieldsInvalidError(ValidationFailedError):
+    """Several fields broke their rules at once; `problems` maps each field to what is wrong.
+
+    The message names the first; pages and problem details list them all.
+    """
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        first = next(iter(problems))
+        super().__init__(
+            N_("Check the field {name}: {problem}"),
+            field=first,
+            name=first,
+            problem=problems[first],
+        )
+        self.problems = problems

@@ -17,7 +17,6 @@ from typing import Annotated, Any, Final
 from fastapi import APIRouter, Body, Depends, Query
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shouhu.accounts.roles import Permission
@@ -48,7 +47,6 @@ from shouhu.registry.lifecycle import RecordCorrection, SubmissionInvalidError
 from shouhu.registry.models import (
     RecordStatus,
     RegistryDuplicatePair,
-    RegistryPerson,
     RegistryPersonMerge,
     RegistryRecord,
 )
@@ -489,23 +487,16 @@ def read_person(db: Db, principal: PersonReader, person_id: uuid.UUID) -> Person
 # --- duplicates and merges ----------------------------------------------------------------------
 
 
-def _external_ids(db: Session, *person_ids: uuid.UUID) -> dict[uuid.UUID, str]:
-    if not person_ids:
-        return {}
-    rows = db.execute(
-        select(RegistryPerson.id, RegistryPerson.external_id).where(
-            RegistryPerson.id.in_(set(person_ids))
-        )
-    )
-    return {row[0]: row[1] for row in rows}
-
-
 def _pair(db: Session, pair: RegistryDuplicatePair) -> DuplicatePairOut:
-    return pair_out(pair, _external_ids(db, pair.first_person_id, pair.second_person_id))
+    return pair_out(
+        pair, repository.external_ids(db, (pair.first_person_id, pair.second_person_id))
+    )
 
 
 def _merge(db: Session, merge: RegistryPersonMerge) -> MergeOut:
-    return merge_out(merge, _external_ids(db, merge.kept_person_id, merge.merged_person_id))
+    return merge_out(
+        merge, repository.external_ids(db, (merge.kept_person_id, merge.merged_person_id))
+    )
 
 
 @router.get("/duplicates", response_model=list[DuplicatePairOut], responses=PAIRS_ERRORS)
@@ -518,7 +509,7 @@ def open_pairs(
     """
     pairs = list(db.scalars(merging.open_pairs(principal).limit(limit).offset(offset)))
     persons = [i for p in pairs for i in (p.first_person_id, p.second_person_id)]
-    external_ids = _external_ids(db, *persons)
+    external_ids = repository.external_ids(db, persons)
     return [pair_out(pair, external_ids) for pair in pairs]
 
 

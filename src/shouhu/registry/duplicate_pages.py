@@ -16,7 +16,6 @@ from shouhu.core.errors import DomainError
 from shouhu.core.i18n import gettext
 from shouhu.registry import merging, repository
 from shouhu.registry.models import (
-    RegistryPerson,
     RegistryPersonMerge,
 )
 from shouhu.registry.pages import ID_TYPE_LABELS, STATUS_LABELS
@@ -27,15 +26,6 @@ router = APIRouter(prefix="/registry", include_in_schema=False)
 
 Decider = Annotated[SignedIn, Depends(PagePermission(Permission.REGISTRY_DUPLICATES))]
 PAGE_SIZE = 200
-
-
-def _external_ids(db: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
-    if not ids:
-        return {}
-    rows = db.execute(
-        select(RegistryPerson.id, RegistryPerson.external_id).where(RegistryPerson.id.in_(ids))
-    )
-    return {row[0]: row[1] for row in rows}
 
 
 @router.get("/duplicates")
@@ -52,7 +42,7 @@ def duplicate_list(request: Request, db: Db, me: Decider) -> Response:
     return render(
         request,
         "registry/duplicates.html",
-        {"pairs": pairs, "merges": merges, "external_ids": _external_ids(db, ids)},
+        {"pairs": pairs, "merges": merges, "external_ids": repository.external_ids(db, ids)},
     )
 
 
@@ -140,7 +130,7 @@ def _merge_page(
     status: int = 200,
 ) -> Response:
     merge = merging.get_merge(db, me.principal, merge_id)
-    external_ids = _external_ids(db, {merge.kept_person_id, merge.merged_person_id})
+    external_ids = repository.external_ids(db, {merge.kept_person_id, merge.merged_person_id})
     users = {
         row[0]: row[1]
         for row in db.execute(

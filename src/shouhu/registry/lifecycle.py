@@ -30,8 +30,13 @@ from shouhu.accounts.roles import OrgType, Permission, Role
 from shouhu.core.audit.chain import record as audit_record
 from shouhu.core.audit.models import AuditEvent
 from shouhu.core.database import utcnow
-from shouhu.core.errors import ConflictError, ForbiddenError, NotFoundError, ValidationFailedError
-from shouhu.core.i18n import N_
+from shouhu.core.errors import (
+    ConflictError,
+    FieldsInvalidError,
+    ForbiddenError,
+    NotFoundError,
+    ValidationFailedError,
+)
 from shouhu.core.principal import Channel, Principal
 from shouhu.identity.prc_id import latest_possible_date
 from shouhu.identity.rows import Rejection
@@ -41,14 +46,13 @@ from shouhu.registry.models import (
     RecordKind,
     RecordSource,
     RecordStatus,
-    RegistryDocument,
     RegistryPerson,
     RegistryRecord,
     RegistryRecordFile,
     RegistryRecordTransition,
 )
 from shouhu.registry.policy import DisclosurePolicy, policy
-from shouhu.registry.repository import get_record
+from shouhu.registry.repository import get_record, holder_statement
 from shouhu.registry.schemas import SUBJECT_COLUMNS, Reason, RecordSubmission
 
 MAX_SCAN_BYTES: Final = 20 * 1024 * 1024
@@ -92,22 +96,15 @@ _WRITES: Final = (ACTION_DRAFT, ACTION_UPDATE, ACTION_SUBMIT)
 CHANNELS: Final = get_args(Channel)
 
 
-class SubmissionInvalidError(ValidationFailedError):
+class SubmissionInvalidError(FieldsInvalidError):
     """A submission broke the import's rules; `problems` maps each field to what is wrong.
 
     `reasons` maps each field to the rejection's stable code, for pages to translate.
     """
 
     def __init__(self, problems: dict[str, str], reasons: dict[str, str] | None = None) -> None:
+        super().__init__(problems)
         self.reasons = reasons or {}
-        first = next(iter(problems))
-        super().__init__(
-            N_("Check the field {name}: {problem}"),
-            field=first,
-            name=first,
-            problem=problems[first],
-        )
-        self.problems = problems
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,6 +333,57 @@ def _send(session: Session, record: RegistryRecord, actor: Principal) -> None:
     _move(session, record, actor=actor, to=RecordStatus.PENDING_REVIEW, action=ACTION_SUBMIT)
 
 
+def _enter(
+    session: Session,
+    *,
+    actor: Principal,
+    row: ValidRow,
+    data: RecordSubmission | RecordCorrection,
+    source: RecordSource,
+    subject: dict[str, str],
+    review_organisation_id: uuid.UUID | None,
+    scan: Scan | None,
+    send: bool,
+    supersedes: RegistryRecord | None = None,
+) -> RegistryRecord:
+    """A new record (a submission, or a correction of `supersedes`): a draft, or sent."""
+    record = RegistryRecord(
+        person_id=supersedes.person_id if supersedes else None,
+        source=source.value,
+        version=supersedes.version + 1 if supersedes else 1,
+        supersedes_id=supersedes.id if supersedes else None,
+        submitted_by_id=actor.user_id,
+        submitting_organisation_id=actor.organisation_id,
+        review_organisation_id=review_organisation_id,
+        status=RecordStatus.DRAFT.value,
+        transitions=[],
+        files=[],
+    )
+    record.ensure_id()
+    _fill(record, row, data)
+    record.subject = subject
+    session.add(record)
+    if scan is not None:
+        record.files.append(_scan_file(record, scan, actor))
+    session.flush()
+    if send:
+        record.submitted_at = utcnow()
+    details: dict[str, Any] = {"source": source.value}
+    if supersedes is not None:
+        details["supersedes"] = str(supersedes.id)
+    details["scan_sha256"] = _scan_digests(record)
+    _move(
+        session,
+        record,
+        actor=actor,
+        to=RecordStatus.PENDING_REVIEW if send else RecordStatus.DRAFT,
+        action=ACTION_SUBMIT if send else ACTION_DRAFT,
+        created=True,
+        details=details,
+    )
+    return record
+
+
 def submit_record(
     session: Session,
     *,
@@ -351,36 +399,17 @@ def submit_record(
     row = _checked(data.import_columns(), data.offence_date)
     source = _source(actor, row.record.kind, data.received_on_paper)
     reviewing = _reviewing(session, actor, data.review_organisation_id)
-    record = RegistryRecord(
-        person_id=None,
-        source=source.value,
-        version=1,
-        submitted_by_id=actor.user_id,
-        submitting_organisation_id=actor.organisation_id,
-        review_organisation_id=reviewing.id,
-        status=RecordStatus.DRAFT.value,
-        transitions=[],
-        files=[],
-    )
-    record.ensure_id()
-    _fill(record, row, data)
-    record.subject = _subject(row)
-    session.add(record)
-    if scan is not None:
-        record.files.append(_scan_file(record, scan, actor))
-    session.flush()
-    if send:
-        record.submitted_at = utcnow()
-    _move(
+    return _enter(
         session,
-        record,
         actor=actor,
-        to=RecordStatus.PENDING_REVIEW if send else RecordStatus.DRAFT,
-        action=ACTION_SUBMIT if send else ACTION_DRAFT,
-        created=True,
-        details={"source": source.value, "scan_sha256": _scan_digests(record)},
+        row=row,
+        data=data,
+        source=source,
+        subject=_subject(row),
+        review_organisation_id=reviewing.id,
+        scan=scan,
+        send=send,
     )
-    return record
 
 
 def _scan_digests(record: RegistryRecord) -> list[str]:
@@ -511,41 +540,18 @@ def submit_correction(
     row = _checked(_correction_columns(subject, data), data.offence_date)
     source = _source(actor, row.record.kind, on_paper=actor.has_role(Role.REGISTRY_CLERK.value))
     reviewing = old.review_organisation_id or _reviewing(session, actor, None).id
-    record = RegistryRecord(
-        person_id=old.person_id,
-        source=source.value,
-        version=old.version + 1,
-        supersedes_id=old.id,
-        submitted_by_id=actor.user_id,
-        submitting_organisation_id=actor.organisation_id,
-        review_organisation_id=reviewing,
-        status=RecordStatus.DRAFT.value,
-        transitions=[],
-        files=[],
-    )
-    record.ensure_id()
-    _fill(record, row, data)
-    record.subject = subject
-    session.add(record)
-    if scan is not None:
-        record.files.append(_scan_file(record, scan, actor))
-    session.flush()
-    if send:
-        record.submitted_at = utcnow()
-    _move(
+    return _enter(
         session,
-        record,
         actor=actor,
-        to=RecordStatus.PENDING_REVIEW if send else RecordStatus.DRAFT,
-        action=ACTION_SUBMIT if send else ACTION_DRAFT,
-        created=True,
-        details={
-            "source": source.value,
-            "supersedes": str(old.id),
-            "scan_sha256": _scan_digests(record),
-        },
+        row=row,
+        data=data,
+        source=source,
+        subject=subject,
+        review_organisation_id=reviewing,
+        scan=scan,
+        send=send,
+        supersedes=old,
     )
-    return record
 
 
 # --- review -------------------------------------------------------------------------------------
@@ -583,13 +589,7 @@ def _row_of(record: RegistryRecord) -> ValidRow:
 def holder_of(session: Session, row: ValidRow) -> RegistryPerson | None:
     """The registry person holding the subject's identity document, if any."""
     return session.scalar(
-        select(RegistryPerson)
-        .join(RegistryDocument, RegistryDocument.person_id == RegistryPerson.id)
-        .where(
-            RegistryDocument.id_type == row.document.id_type.value,
-            RegistryDocument.number_index == row.document_index,
-        )
-        .options(
+        holder_statement(row.document.id_type.value, row.document_index).options(
             selectinload(RegistryPerson.names),
             selectinload(RegistryPerson.documents),
             selectinload(RegistryPerson.records),

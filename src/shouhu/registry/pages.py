@@ -32,7 +32,6 @@ from shouhu.registry.lifecycle import MAX_SCAN_BYTES, RecordCorrection, Scan, Su
 from shouhu.registry.models import (
     RecordKind,
     RecordStatus,
-    RegistryDocument,
     RegistryPerson,
     RegistryPersonMerge,
     RegistryRecord,
@@ -428,14 +427,8 @@ def _holder(db: Session, record: RegistryRecord) -> RegistryPerson | None:
     subject = record.subject or {}
     if not subject.get("id_number"):
         return None
-    return db.scalar(
-        select(RegistryPerson)
-        .join(RegistryDocument, RegistryDocument.person_id == RegistryPerson.id)
-        .where(
-            RegistryDocument.id_type == subject.get("id_type"),
-            RegistryDocument.number_index == document_number_index(subject["id_number"]),
-        )
-    )
+    index = document_number_index(subject["id_number"])
+    return db.scalar(repository.holder_statement(subject.get("id_type", ""), index))
 
 
 def _return_reason(record: RegistryRecord) -> str | None:

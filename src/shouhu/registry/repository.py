@@ -11,7 +11,7 @@ the disclosure policy names (`can_read_sealed`).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Final
 
 from sqlalchemy import Select, false, or_, select
@@ -23,6 +23,7 @@ from shouhu.core.errors import NotFoundError
 from shouhu.core.principal import Principal
 from shouhu.registry.models import (
     RecordStatus,
+    RegistryDocument,
     RegistryPerson,
     RegistryRecord,
     RegistryRecordTransition,
@@ -177,3 +178,23 @@ def withheld_records(
     if can_read_sealed(principal) or not records:
         return set()
     return sealed_lineage(session, records)
+
+
+def holder_statement(id_type: str, number_index: str) -> Select[RegistryPerson]:
+    """The registry person holding an identity document (by its blind index)."""
+    return (
+        select(RegistryPerson)
+        .join(RegistryDocument, RegistryDocument.person_id == RegistryPerson.id)
+        .where(RegistryDocument.id_type == id_type, RegistryDocument.number_index == number_index)
+    )
+
+
+def external_ids(session: Session, person_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Each person's external id, in one query (for lists that name persons)."""
+    wanted = set(person_ids)
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(RegistryPerson.id, RegistryPerson.external_id).where(RegistryPerson.id.in_(wanted))
+    )
+    return {row[0]: row[1] for row in rows}

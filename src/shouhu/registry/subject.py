@@ -92,26 +92,29 @@ class SubjectReport:
     inquiries: list[SubjectInquiry] = field(default_factory=list)
 
 
+def _record(item: RegistryRecord) -> SubjectRecord:
+    """A record as the subject is told of it, with its offence named from the catalogue."""
+    offence = policy().catalogue.get(item.offence)
+    return SubjectRecord(
+        kind=item.kind,
+        offence=item.offence,
+        offence_name_zh=offence.name_zh if offence else "",
+        offence_name_en=offence.name_en if offence else "",
+        legal_basis=offence.legal_basis if offence else "",
+        authority=item.decision_authority,
+        decision_number=item.decision_number or "",
+        decision_date=item.decision_date,
+        status=item.status,
+        registered_at=item.created_at,
+        version=item.version,
+    )
+
+
 def _person(person: RegistryPerson) -> SubjectPerson:
-    catalogue = policy().catalogue
-    records = []
-    for item in sorted(person.records, key=lambda r: (r.decision_date, r.created_at)):
-        offence = catalogue.get(item.offence)
-        records.append(
-            SubjectRecord(
-                kind=item.kind,
-                offence=item.offence,
-                offence_name_zh=offence.name_zh if offence else "",
-                offence_name_en=offence.name_en if offence else "",
-                legal_basis=offence.legal_basis if offence else "",
-                authority=item.decision_authority,
-                decision_number=item.decision_number or "",
-                decision_date=item.decision_date,
-                status=item.status,
-                registered_at=item.created_at,
-                version=item.version,
-            )
-        )
+    records = [
+        _record(item)
+        for item in sorted(person.records, key=lambda r: (r.decision_date, r.created_at))
+    ]
     names = sorted(
         ((name.kind, name.name or "") for name in person.names), key=lambda n: n[0] != "primary"
     )
@@ -197,7 +200,6 @@ def _undecided_about(session: Session, document: Document) -> list[SubjectRecord
     A submission's subject has no blind index until approval makes it a registry person; the
     undecided ones are few (a review queue's worth), so each is opened and compared.
     """
-    catalogue = policy().catalogue
     found: list[SubjectRecord] = []
     undecided = session.scalars(
         select(RegistryRecord)
@@ -214,20 +216,5 @@ def _undecided_about(session: Session, document: Document) -> list[SubjectRecord
             document.number,
         ):
             continue
-        offence = catalogue.get(item.offence)
-        found.append(
-            SubjectRecord(
-                kind=item.kind,
-                offence=item.offence,
-                offence_name_zh=offence.name_zh if offence else "",
-                offence_name_en=offence.name_en if offence else "",
-                legal_basis=offence.legal_basis if offence else "",
-                authority=item.decision_authority,
-                decision_number=item.decision_number or "",
-                decision_date=item.decision_date,
-                status=item.status,
-                registered_at=item.created_at,
-                version=item.version,
-            )
-        )
+        found.append(_record(item))
     return found

@@ -28,11 +28,11 @@ from shouhu.core.audit.chain import record as audit_record
 from shouhu.core.database import utcnow
 from shouhu.core.errors import (
     ConflictError,
+    FieldsInvalidError,
     ForbiddenError,
     NotFoundError,
     ValidationFailedError,
 )
-from shouhu.core.i18n import N_
 from shouhu.core.principal import Principal
 from shouhu.core.settings import Settings
 from shouhu.identity.prc_id import latest_possible_date
@@ -87,18 +87,8 @@ class InquiryRequest:
     new_lookup: bool = False  # ask again even if answered within the last 30 days
 
 
-class InquiryInvalidError(ValidationFailedError):
+class InquiryInvalidError(FieldsInvalidError):
     """The candidate's details broke a rule; `problems` maps each field to what is wrong."""
-
-    def __init__(self, problems: dict[str, str]) -> None:
-        first = next(iter(problems))
-        super().__init__(
-            N_("Check the field {name}: {problem}"),
-            field=first,
-            name=first,
-            problem=problems[first],
-        )
-        self.problems = problems
 
 
 def _purpose(text: str) -> InquiryPurpose:
