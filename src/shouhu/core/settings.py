@@ -50,6 +50,14 @@ class Settings(BaseSettings):
     # A weights file (`shouhu registry fit-weights`); unset, `match-weights.toml` in the data
     # directory if it exists, else the stated weights.
     match_weights: Path | None = None
+    # Batches of inquiries (docs/inquiries.md): the largest file accepted, the rows answered
+    # per transaction, how long a runner's claim lasts without a sign of life, and whether the
+    # serving process runs batches itself (embedded) or leaves them to `shouhu jobs run`.
+    batch_max_bytes: int = Field(default=64_000_000, ge=1)
+    batch_max_rows: int = Field(default=200_000, ge=1)
+    batch_chunk_rows: int = Field(default=500, ge=1, le=10_000)
+    batch_lease_seconds: int = Field(default=30, ge=2)
+    batch_runner: bool = True
 
     @property
     def resolved_database_url(self) -> str:

@@ -7,6 +7,7 @@ Canonical files are UTF-8 CSV with a header row; the same columns in the first s
 from __future__ import annotations
 
 import csv
+import io
 import unicodedata
 import zipfile
 from collections.abc import Iterator, Sequence
@@ -78,13 +79,23 @@ def _xlsx_rows(path: Path, sheet: Any) -> Iterator[tuple[int, list[str]]]:
 
 
 @contextmanager
-def rows_of(path: Path) -> Iterator[Iterator[tuple[int, list[str]]]]:
-    """Every row of the file (header included) with its number, as lists of text cells."""
+def rows_of(
+    path: Path, source: IO[bytes] | None = None
+) -> Iterator[Iterator[tuple[int, list[str]]]]:
+    """Every row of the file (header included) with its number, as lists of text cells.
+
+    `source`, when given, holds the file's bytes (an upload, decrypted in memory) and `path`
+    only names it: its suffix chooses the reader and messages name it.
+    """
     suffix = path.suffix.lower()
     if suffix in CSV_SUFFIXES:
         try:
             # utf-8-sig: a byte-order mark (Excel writes one) is dropped, not read as a letter.
-            handle = path.open(encoding="utf-8-sig", newline="")
+            handle = (
+                io.TextIOWrapper(source, encoding="utf-8-sig", newline="")
+                if source is not None
+                else path.open(encoding="utf-8-sig", newline="")
+            )
         except OSError as exc:
             raise file_error(
                 path, "cannot be read: {problem}.", problem=exc.strerror or str(exc)
@@ -94,7 +105,7 @@ def rows_of(path: Path) -> Iterator[Iterator[tuple[int, list[str]]]]:
         return
     if suffix in XLSX_SUFFIXES:
         try:
-            workbook = load_workbook(path, read_only=True, data_only=True)
+            workbook = load_workbook(source or path, read_only=True, data_only=True)
         except OSError as exc:
             raise file_error(
                 path, "cannot be read: {problem}.", problem=exc.strerror or str(exc)

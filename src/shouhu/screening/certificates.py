@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Final
 
 from sqlalchemy import select, update
@@ -66,18 +67,29 @@ def issue_certificate(session: Session, inquiry: Inquiry) -> Certificate:
         .values(superseded_at=now)
     )
     institution = session.get_one(Organisation, inquiry.institution_id)
+    certificate = new_certificate(inquiry, institution.name, now=now)
+    session.add(certificate)
+    session.flush()
+    return certificate
+
+
+def new_certificate(
+    inquiry: Inquiry, institution_name: str, *, now: datetime | None = None
+) -> Certificate:
+    """A signed certificate of the inquiry's answer (not yet added to a session)."""
+    now = now or utcnow()
     code = new_code()
     document = {
         "v": DOCUMENT_VERSION,
         "code": code,
-        "institution": institution.name,
+        "institution": institution_name,
         "subject": mask_name((inquiry.subject or {}).get("name", "")),
         "purpose": inquiry.purpose,
         "policy_version": inquiry.policy_version,
         "answer": inquiry.answer,
         "issued_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
-    certificate = Certificate(
+    return Certificate(
         code=code,
         inquiry_id=inquiry.id,
         document=canonical_json(document).decode(),
@@ -85,9 +97,6 @@ def issue_certificate(session: Session, inquiry: Inquiry) -> Certificate:
         key_id=current_keyring().signing_key_id,
         issued_at=now,
     )
-    session.add(certificate)
-    session.flush()
-    return certificate
 
 
 def current_certificate(session: Session, inquiry_id: Any) -> Certificate | None:

@@ -41,10 +41,15 @@ from shouhu.registry.candidates import person_uuid
 from shouhu.registry.indexes import inquiry_subject_index
 from shouhu.registry.policy import InquiryPurpose
 from shouhu.registry.schemas import Reason
-from shouhu.screening.certificates import issue_certificate
+from shouhu.screening.certificates import issue_certificate, new_certificate
 from shouhu.screening.models import HiringDecision, Inquiry, InquiryAnswer, InquiryStatus
 from shouhu.screening.queries import InvalidQuery, parse_query
-from shouhu.screening.service import Matcher, check_keys_current, match_queries
+from shouhu.screening.service import (
+    Matcher,
+    ScreeningResult,
+    check_keys_current,
+    match_queries,
+)
 
 # The same candidate for the same institution and purpose within this many days gets the
 # earlier answer unless a new look-up is asked for.
@@ -91,7 +96,8 @@ class InquiryInvalidError(FieldsInvalidError):
     """The candidate's details broke a rule; `problems` maps each field to what is wrong."""
 
 
-def _purpose(text: str) -> InquiryPurpose:
+def parse_purpose(text: str) -> InquiryPurpose:
+    """The purpose named, or an error naming the field."""
     try:
         return InquiryPurpose(text)
     except ValueError as exc:
@@ -102,28 +108,27 @@ def _purpose(text: str) -> InquiryPurpose:
         ) from exc
 
 
-def _consent(request: InquiryRequest) -> None:
+def check_consent(reference: str, signed_on: date | None) -> None:
     """No consent, no inquiry (2020 Opinions art. 9; PIPL art. 29 for sensitive data)."""
-    if not request.consent_reference.strip():
+    if not reference.strip():
         raise ValidationFailedError(
             "Record the candidate's consent: its reference and the date it was signed.",
             field="consent_reference",
         )
-    signed = request.consent_signed_on
     today = latest_possible_date()
-    if signed is None or signed > today:
+    if signed_on is None or signed_on > today:
         raise ValidationFailedError(
             "Give the date the candidate signed the consent (not in the future).",
             field="consent_signed_on",
         )
-    if signed < today - timedelta(days=CONSENT_VALID_DAYS):
+    if signed_on < today - timedelta(days=CONSENT_VALID_DAYS):
         raise ValidationFailedError(
             "The consent is more than a year old; ask the candidate to sign it again.",
             field="consent_signed_on",
         )
 
 
-def _authority_of(institution: Organisation) -> Organisation | None:
+def authority_of(institution: Organisation) -> Organisation | None:
     """The nearest education authority above the institution in the organisation tree."""
     current = institution.parent
     seen = 0
@@ -135,7 +140,8 @@ def _authority_of(institution: Organisation) -> Organisation | None:
     return None
 
 
-def _needs_approval(institution: Organisation, authority: Organisation | None) -> bool:
+def needs_approval(institution: Organisation, authority: Organisation | None) -> bool:
+    """Whether the institution's inquiries wait for its authority (MoE notice 2023)."""
     if institution.type != OrgType.INSTITUTION.value or institution.kind not in APPROVED_KINDS:
         return False  # authorities, universities and other bodies query directly
     if authority is None:
@@ -174,8 +180,8 @@ def submit_inquiry(
     require(actor, Permission.INQUIRY_SUBMIT)
     if actor.organisation_id is None or actor.user_id is None:
         raise ForbiddenError("Inquiries are made by an organisation's user.")
-    purpose = _purpose(request.purpose)
-    _consent(request)
+    purpose = parse_purpose(request.purpose)
+    check_consent(request.consent_reference, request.consent_signed_on)
     values = {field: request.subject.get(field, "") for field in SUBJECT_FIELDS}
     query = parse_query(1, {"reference": "inquiry", **values}, today=latest_possible_date())
     if isinstance(query, InvalidQuery):
@@ -198,8 +204,8 @@ def submit_inquiry(
             )
             return earlier
     institution = session.get_one(Organisation, actor.organisation_id)
-    authority = _authority_of(institution)
-    approval = _needs_approval(institution, authority)
+    authority = authority_of(institution)
+    approval = needs_approval(institution, authority)
     inquiry = Inquiry(
         institution_id=institution.id,
         authority_id=authority.id if authority else None,
@@ -237,25 +243,7 @@ def _look_up(session: Session, inquiry: Inquiry, *, actor: Principal, settings: 
     values = inquiry.subject or {}
     query = parse_query(1, {"reference": "inquiry", **values}, today=latest_possible_date())
     [result] = match_queries(session, queries=[query], matcher=matcher)
-    decision = result.decision
-    explanation = decision.explanation if decision else None
-    inquiry.policy_version = matcher.scope.policy_version
-    inquiry.engine_outcome = result.outcome
-    if explanation is not None:
-        inquiry.matched_person_id = person_uuid(explanation.person_id)
-        inquiry.explanation = json.dumps(
-            {"score": explanation.score, "reasons": explanation.reasons()}, ensure_ascii=False
-        )
-    if result.outcome == Outcome.POSSIBLE_MATCH.value:
-        inquiry.status = InquiryStatus.UNDER_REVIEW.value
-    else:
-        _complete(
-            session,
-            inquiry,
-            InquiryAnswer.RECORD_FOUND
-            if result.outcome == Outcome.HIT.value
-            else InquiryAnswer.NO_RECORD,
-        )
+    apply_result(session, inquiry, result, matcher)
     audit_record(
         session,
         actor=actor,
@@ -272,11 +260,50 @@ def _look_up(session: Session, inquiry: Inquiry, *, actor: Principal, settings: 
     )
 
 
-def _complete(session: Session, inquiry: Inquiry, answer: InquiryAnswer) -> None:
+def apply_result(
+    session: Session,
+    inquiry: Inquiry,
+    result: ScreeningResult,
+    matcher: Matcher,
+    *,
+    institution_name: str | None = None,
+) -> None:
+    """Record the engine's word on the inquiry: answered, or waiting for a reviewer."""
+    decision = result.decision
+    explanation = decision.explanation if decision else None
+    inquiry.policy_version = matcher.scope.policy_version
+    inquiry.engine_outcome = result.outcome
+    if explanation is not None:
+        inquiry.matched_person_id = person_uuid(explanation.person_id)
+        inquiry.explanation = json.dumps(
+            {"score": explanation.score, "reasons": explanation.reasons()}, ensure_ascii=False
+        )
+    if result.outcome == Outcome.POSSIBLE_MATCH.value:
+        inquiry.status = InquiryStatus.UNDER_REVIEW.value
+    else:
+        answer = (
+            InquiryAnswer.RECORD_FOUND
+            if result.outcome == Outcome.HIT.value
+            else InquiryAnswer.NO_RECORD
+        )
+        _complete(session, inquiry, answer, institution_name=institution_name)
+
+
+def _complete(
+    session: Session,
+    inquiry: Inquiry,
+    answer: InquiryAnswer,
+    *,
+    institution_name: str | None = None,
+) -> None:
     """The final answer, and its signed certificate (every final answer has one)."""
     inquiry.answer = answer.value
     inquiry.status = InquiryStatus.COMPLETED.value
     inquiry.completed_at = utcnow()
+    if institution_name is not None:
+        # A new inquiry of a batch: nothing to supersede, and the caller flushes in bulk.
+        session.add(new_certificate(inquiry, institution_name))
+        return
     session.flush()
     issue_certificate(session, inquiry)
 
