@@ -17,8 +17,9 @@ from shouhu.web.permission_matrix import app_routes, route_rules
 from tests.factories.accounts import DEFAULT_PASSWORD, api_token, make_org, make_user
 from tests.registry.test_api import web_matrix_cases
 from tests.registry.test_api_persons import web_matrix_cases as person_matrix_cases
+from tests.screening.test_batch_api import batch_matrix_cases
 from tests.screening.test_inquiry_api import inquiry_matrix_cases
-from tests.web import inquiry_page_cases, registry_page_cases
+from tests.web import batch_page_cases, inquiry_page_cases, registry_page_cases
 from tests.web.conftest import SignedInClient
 
 Builder = Callable[[Session, User], dict[str, Any]]
@@ -82,6 +83,7 @@ class Case:
     form: dict[str, Any] = field(default_factory=dict)
     form_build: Builder | None = None  # a form that needs objects from the database
     json: Any = None
+    files: dict[str, Any] | None = None  # a multipart upload (with `form` as its fields)
     ok: tuple[int, ...] = (200,)
 
 
@@ -168,6 +170,7 @@ PAGE_CASES = [
 
 PAGE_CASES += registry_page_cases.cases(Case)
 PAGE_CASES += inquiry_page_cases.cases(Case)
+PAGE_CASES += batch_page_cases.cases(Case)
 
 PAGE_CASES += [
     Case("GET", "/audit", Permission.AUDIT_VERIFY),
@@ -223,6 +226,7 @@ API_CASES = [
 API_CASES += web_matrix_cases(Case)
 API_CASES += person_matrix_cases(Case)
 API_CASES += inquiry_matrix_cases(Case)
+API_CASES += batch_matrix_cases(Case)
 
 # Routes outside the matrix, with the reason: the sign-in steps and health probes are open by
 # design and have their own tests.
@@ -308,6 +312,10 @@ def _call(  # noqa: PLR0917 - the matrix tests pass what each call needs
                 "roles": ["admin"],
                 "password": "a fresh temporary passphrase",
             }
+        if case.files is not None:
+            return client.request(
+                case.method, path, data=case.form, files=case.files, headers=headers
+            ).status_code
         return client.request(case.method, path, json=body, headers=headers).status_code
     data = dict(case.form)
     if case.form_build is not None and session is not None and user is not None:
@@ -317,7 +325,7 @@ def _call(  # noqa: PLR0917 - the matrix tests pass what each call needs
         data["csrf_token"] = csrf
     if case.method == "GET":
         return client.get(path).status_code
-    return client.post(path, data=data).status_code
+    return client.post(path, data=data, files=case.files).status_code
 
 
 @pytest.mark.parametrize("case", ALL_CASES, ids=lambda c: f"{c.method} {c.path}")

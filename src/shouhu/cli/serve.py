@@ -19,6 +19,7 @@ from shouhu.core.database import transaction
 from shouhu.core.settings import Settings, get_settings
 from shouhu.demo_registry import registry_is_empty, seed_registry
 from shouhu.demo_workflow import seed_workflow
+from shouhu.screening.batch_runner import BatchRunner
 from shouhu.web.access_log import log_config
 from shouhu.web.app import create_app
 
@@ -35,15 +36,26 @@ def run_server(settings: Settings, host: str, port: int, *, migrate_first: bool)
             f"[yellow]generated a new master key at {settings.resolved_master_key_file} "
             "(embedded mode; keep it safe and back it up with the database)[/yellow]"
         )
-    uvicorn.run(
-        create_app(rt),
-        host=host,
-        port=port,
-        log_level="info",
-        log_config=log_config(),
-        proxy_headers=True,
-        server_header=False,
-    )
+    app = create_app(rt)
+    runner: BatchRunner | None = None
+    if settings.batch_runner:
+        # Embedded mode answers batches in this process; durable, so a restart resumes them.
+        runner = BatchRunner(rt.sessions, settings)
+        runner.start()
+        app.state.batch_runner = runner
+    try:
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_level="info",
+            log_config=log_config(),
+            proxy_headers=True,
+            server_header=False,
+        )
+    finally:
+        if runner is not None:
+            runner.stop()
 
 
 def serve(
