@@ -61,7 +61,6 @@ class Server:
             **os.environ,
             "SHOUHU_DATA_DIR": str(self.data_dir),
             "SHOUHU_BATCH_CHUNK_ROWS": str(CHUNK),
-            "SHOUHU_BATCH_LEASE_SECONDS": "3",
         }
         env.pop("SHOUHU_DATABASE_URL", None)  # the embedded default
         shouhu = Path(sys.executable).with_name("shouhu")

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import subprocess
 import uuid
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 import pytest
 from openpyxl import Workbook  # type: ignore[import-untyped]
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from shouhu.accounts.roles import OrgType, Role
 from shouhu.core.errors import ConflictError, ForbiddenError, NotFoundError, ValidationFailedError
@@ -20,7 +22,7 @@ from shouhu.core.settings import Settings
 from shouhu.identity.prc_id import latest_possible_date
 from shouhu.registry.policy import InquiryPurpose
 from shouhu.screening import batches
-from shouhu.screening.batch_runner import BatchRunner
+from shouhu.screening.batch_runner import HOST, BatchRunner
 from shouhu.screening.batches import BatchUpload, approve_batch, refuse_batch, upload_batch
 from shouhu.screening.certificates import verify_code
 from shouhu.screening.inquiries import submit_inquiry
@@ -431,12 +433,14 @@ def test_a_runner_whose_lease_was_taken_over_writes_nothing(
     assert runner.run_pending() == 0
     # …and an answer from a runner that does not hold it changes nothing.
     matcher = Matcher.from_settings(settings, purpose=InquiryPurpose.ANNUAL_RECHECK)
+    chunk = batches.match_chunk(
+        session, start=0, rows=[(2, {"name": "李四"}, False)], matcher=matcher
+    )
     wrote = batches.answer_chunk(
         session,
         batch_id=batch.id,
         owner="other",
-        start=0,
-        rows=[(2, {"name": "李四"}, False)],
+        chunk=chunk,
         last=False,
         matcher=matcher,
         lease_seconds=60,
@@ -445,3 +449,44 @@ def test_a_runner_whose_lease_was_taken_over_writes_nothing(
     assert session.scalar(select(func.count()).select_from(InquiryBatchRow)) == 0
     session.refresh(batch)
     assert (batch.status, batch.lease_owner, batch.rows_done) == (BatchStatus.RUNNING, "gone", 0)
+
+
+def test_a_batch_whose_runner_process_died_on_this_host_is_taken_back_at_once(
+    session: Session, scene: Scene, settings: Settings
+) -> None:
+    finished = subprocess.Popen(["true"])  # noqa: S607 - a process that has ended
+    finished.wait()
+    orphan = upload_batch(
+        session,
+        actor=scene.university_hr,
+        upload=upload(csv_bytes(strangers(2))),
+        settings=settings,
+    )
+    alive = upload_batch(
+        session,
+        actor=scene.university_hr,
+        upload=upload(csv_bytes(strangers(2))),
+        settings=settings,
+    )
+    elsewhere = upload_batch(
+        session,
+        actor=scene.university_hr,
+        upload=upload(csv_bytes(strangers(2))),
+        settings=settings,
+    )
+    owners = {
+        orphan.id: f"{HOST}:{finished.pid}:abc",
+        alive.id: f"{HOST}:{os.getpid()}:def",
+        elsewhere.id: f"another-host:{finished.pid}:ghi",
+    }
+    for owner in owners.values():
+        assert batches.claim_batch(session, owner=owner, lease_seconds=600) is not None
+    session.execute(
+        update(InquiryBatch).values(status="running").where(InquiryBatch.id.in_(owners))
+    )
+    assert batches.reclaim_orphans(session, host=HOST) == 1
+    for batch in (orphan, alive, elsewhere):
+        session.refresh(batch)
+    assert orphan.lease_owner is None
+    assert alive.lease_owner == owners[alive.id]
+    assert elsewhere.lease_owner == owners[elsewhere.id]

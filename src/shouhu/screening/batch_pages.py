@@ -87,7 +87,7 @@ def _supervised(db: Session, me: SignedIn) -> list[tuple[str, str]]:
 def _institution_names(db: Session, rows: list[InquiryBatch]) -> dict[uuid.UUID, str]:
     ids = {row.institution_id for row in rows}
     found = db.execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(ids)))
-    return {oid: name for oid, name in found}
+    return dict(found.all())
 
 
 @router.get("")

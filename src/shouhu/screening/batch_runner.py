@@ -19,17 +19,20 @@ from typing import Final
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from shouhu.core.database import transaction
+from shouhu.core.database import READ_ONLY, transaction
 from shouhu.core.errors import ConflictError
 from shouhu.core.settings import Settings
 from shouhu.core.tabular import TableFileError
 from shouhu.screening.batches import (
     BatchWork,
+    MatchedChunk,
     answer_chunk,
     batch_work,
     claim_batch,
     count_rows,
     fail_batch,
+    match_chunk,
+    reclaim_orphans,
     release_batch,
     remaining_rows,
     set_total,
@@ -43,9 +46,12 @@ POLL_SECONDS: Final = 2.0
 RETRY_SECONDS: Final = 30.0  # after a batch could not run (stale keys, say)
 
 
+HOST: Final = socket.gethostname()[:40].replace(":", "-")
+
+
 def new_owner() -> str:
-    """A name for this runner that no other runner, here or elsewhere, will have."""
-    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+    """A name for this runner (host:pid:random) that no other runner will have."""
+    return f"{HOST}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
 
 
 class BatchRunner:
@@ -103,6 +109,10 @@ class BatchRunner:
     def run_pending(self) -> int:
         """Answer every batch that is waiting; how many this runner took."""
         taken = 0
+        with transaction(self._factory) as session:
+            freed = reclaim_orphans(session, host=HOST)
+        if freed:
+            logger.info("batch runner: took back %d batch(es) of a stopped process", freed)
         while not self._stop.is_set():
             with transaction(self._factory) as session:
                 batch_id = claim_batch(
@@ -155,34 +165,19 @@ class BatchRunner:
             chunk: list[RawRow] = []
             pending = next(rows, None)
             if pending is None:  # nothing left (a workbook with a header only): done
-                with transaction(self._factory) as session:
-                    answer_chunk(
-                        session,
-                        batch_id=work.batch_id,
-                        owner=self.owner,
-                        start=done,
-                        rows=[],
-                        last=True,
-                        matcher=matcher,
-                        lease_seconds=settings.batch_lease_seconds,
-                    )
+                self._record(work, MatchedChunk(done, [], {}), last=True, matcher=matcher)
                 return
             while pending is not None:
                 chunk.append(pending)
                 pending = next(rows, None)
                 if len(chunk) < settings.batch_chunk_rows and pending is not None:
                     continue
-                with transaction(self._factory) as session:
-                    ours = answer_chunk(
-                        session,
-                        batch_id=work.batch_id,
-                        owner=self.owner,
-                        start=done,
-                        rows=chunk,
-                        last=pending is None,
-                        matcher=matcher,
-                        lease_seconds=settings.batch_lease_seconds,
-                    )
+                # Match with no write lock held (SQLite has one writer: the pages and the API
+                # must get their turn between chunks), then record the answers briefly.
+                with self._factory() as session:
+                    session.connection(execution_options={READ_ONLY: True})
+                    matched = match_chunk(session, start=done, rows=chunk, matcher=matcher)
+                ours = self._record(work, matched, last=pending is None, matcher=matcher)
                 if not ours:
                     logger.warning("batch %s: another runner has it; stopping", work.batch_id)
                     return
@@ -194,3 +189,17 @@ class BatchRunner:
                     self._release(work.batch_id)
                     return
         logger.info("batch %s: all %d rows answered", work.batch_id, done)
+
+    def _record(
+        self, work: BatchWork, chunk: MatchedChunk, *, last: bool, matcher: Matcher
+    ) -> bool:
+        with transaction(self._factory) as session:
+            return answer_chunk(
+                session,
+                batch_id=work.batch_id,
+                owner=self.owner,
+                chunk=chunk,
+                last=last,
+                matcher=matcher,
+                lease_seconds=self._settings.batch_lease_seconds,
+            )

@@ -17,6 +17,7 @@ nothing (and the unique (batch, row) makes a repeat impossible, not merely unlik
 from __future__ import annotations
 
 import io
+import os
 import uuid
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -74,7 +75,7 @@ from shouhu.screening.queries import (
     ValidQuery,
     parse_rows,
 )
-from shouhu.screening.service import Matcher, match_queries
+from shouhu.screening.service import Matcher, ScreeningResult, match_queries
 
 # DESIGN §6's screening columns, the position applied for, and a row's own consent.
 BATCH_COLUMNS: Final = (*COLUMNS, "position", "consent_reference", "consent_signed_on")
@@ -389,6 +390,39 @@ def claim_batch(session: Session, *, owner: str, lease_seconds: int) -> uuid.UUI
     return candidate if taken.rowcount == 1 else None  # type: ignore[attr-defined]
 
 
+def _process_gone(owner: str, host: str) -> bool:
+    """Whether a runner named `host:pid:…` ran on this host in a process that has ended."""
+    parts = owner.split(":")
+    if len(parts) != 3 or parts[0] != host or not parts[1].isdigit():  # noqa: PLR2004
+        return False
+    try:
+        os.kill(int(parts[1]), 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # it exists, as another user's
+    return False
+
+
+def reclaim_orphans(session: Session, *, host: str) -> int:
+    """Free the leases of runners of this host whose process died (a killed server).
+
+    Their leases would run out by themselves; a restarted server need not wait for that.
+    """
+    now = utcnow()
+    held = session.execute(
+        select(InquiryBatch.id, InquiryBatch.lease_owner).where(
+            InquiryBatch.status == BatchStatus.RUNNING.value, InquiryBatch.lease_until > now
+        )
+    ).all()
+    freed = 0
+    for batch_id, owner in held:
+        if owner and _process_gone(owner, host):
+            release_batch(session, batch_id=batch_id, owner=owner)
+            freed += 1
+    return freed
+
+
 def release_batch(session: Session, *, batch_id: uuid.UUID, owner: str) -> None:
     """Give the lease back (the runner stops: another may take the batch at once)."""
     session.execute(
@@ -536,22 +570,43 @@ def _earlier(session: Session, batch: InquiryBatch, indexes: set[str]) -> dict[s
     return {index: inquiry_id for index, (_, inquiry_id) in found.items()}
 
 
+@dataclass(frozen=True)
+class MatchedChunk:
+    """A chunk's rows, validated and matched: reads only, so done outside the write lock."""
+
+    start: int
+    rows: list[_Row]
+    answers: dict[int, ScreeningResult]  # by file row, for the valid rows
+
+
+def match_chunk(
+    session: Session, *, start: int, rows: Sequence[RawRow], matcher: Matcher
+) -> MatchedChunk:
+    """Validate and match the rows (the costly part of a chunk; it writes nothing)."""
+    prepared = _prepare(rows, latest_possible_date())
+    valid = [row for row in prepared if row.problem is None]
+    answers = match_queries(session, queries=[row.query for row in valid], matcher=matcher)
+    return MatchedChunk(
+        start, prepared, {row.number: a for row, a in zip(valid, answers, strict=True)}
+    )
+
+
 def answer_chunk(
     session: Session,
     *,
     batch_id: uuid.UUID,
     owner: str,
-    start: int,
-    rows: Sequence[RawRow],
+    chunk: MatchedChunk,
     last: bool,
     matcher: Matcher,
     lease_seconds: int,
 ) -> bool:
-    """Answer the next rows of the batch, in the caller's transaction; False if not ours now.
+    """Record the chunk's answers, in the caller's transaction; False if not ours now.
 
-    `start` is how many rows the runner believes are done: if the batch says otherwise, or
-    another runner holds the lease, nothing is written (that runner is answering them).
+    `chunk.start` is how many rows the runner believes are done: if the batch says otherwise,
+    or another runner holds the lease, nothing is written (that runner is answering them).
     """
+    start, prepared = chunk.start, chunk.rows
     batch = session.scalar(
         select(InquiryBatch).where(InquiryBatch.id == batch_id).with_for_update()
     )
@@ -564,7 +619,6 @@ def answer_chunk(
         return False
     actor = _uploader(session, batch)
     institution = session.get_one(Organisation, batch.institution_id)
-    prepared = _prepare(rows, latest_possible_date())
     earlier = _earlier(session, batch, {row.index for row in prepared if row.index})
     now = utcnow()
     new: list[tuple[_Row, Inquiry]] = []
@@ -587,13 +641,13 @@ def answer_chunk(
     session.add_all([inquiry for _, inquiry in new])
     session.flush()  # the inquiries exist before their certificates and result rows
     outcomes: Counter[str] = Counter()
-    answers = match_queries(session, queries=[row.query for row, _ in new], matcher=matcher)
-    for (_, inquiry), answer in zip(new, answers, strict=True):
+    for row, inquiry in new:
+        answer = chunk.answers[row.number]
         apply_result(session, inquiry, answer, matcher, institution_name=institution.name)
         outcomes[answer.outcome] += 1
     session.add_all(results)
     invalid = sum(1 for row in prepared if row.problem is not None)
-    batch.rows_done = start + len(rows)
+    batch.rows_done = start + len(prepared)
     batch.rows_invalid += invalid
     batch.lease_until = utcnow() + timedelta(seconds=lease_seconds)
     if last:
@@ -609,7 +663,7 @@ def answer_chunk(
         object_type="inquiry_batch",
         object_id=batch.id,
         details={
-            "rows": f"{start + 1}-{start + len(rows)}",
+            "rows": f"{start + 1}-{start + len(prepared)}",
             "inquiries": len(new),
             "repeats": sum(1 for result in results if result.repeat),
             "invalid": invalid,
