@@ -156,6 +156,7 @@ def test_a_schools_staff_file_is_approved_answered_with_progress_and_downloaded(
     assert all(line["certificate_code"] for i, line in enumerate(lines) if i != 42)
     with hr.expect_download() as xlsx_download:
         hr.get_by_test_id("results-xlsx").click()
-    sheet = load_workbook(xlsx_download.value.path(), read_only=True).worksheets[0]
+    workbook = io.BytesIO(xlsx_download.value.path().read_bytes())
+    sheet = load_workbook(workbook, read_only=True).worksheets[0]
     assert sum(1 for _ in sheet.iter_rows()) == ROWS + 1
     expect_clean_console(tabs)
