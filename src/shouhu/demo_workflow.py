@@ -46,13 +46,14 @@ class DemoWorkflow:
     decided: int
 
 
-def _number(region: str, born: date, sequence: int) -> str:
+def demo_number(region: str, born: date, sequence: int) -> str:
+    """A valid PRC identity number for a demo person."""
     first17 = f"{region}{born:%Y%m%d}{sequence:03d}"
     return first17 + prc_check_character(first17)
 
 
 def _person(name: str, region: str, born: date, sequence: int) -> dict[str, str]:
-    return {"name": name, "id_type": "prc_id", "id_number": _number(region, born, sequence)}
+    return {"name": name, "id_type": "prc_id", "id_number": demo_number(region, born, sequence)}
 
 
 def _conviction(
@@ -71,7 +72,8 @@ def _conviction(
     )
 
 
-def _actor(session: Session, username: str) -> Principal:
+def demo_actor(session: Session, username: str) -> Principal:
+    """A demo account, acting through the pages."""
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
         raise LookupError(f"the demo account {username} is missing")
@@ -89,10 +91,10 @@ def _waited(record: RegistryRecord, hours: int) -> None:
 def seed_workflow(factory: sessionmaker[Session], settings: Settings) -> DemoWorkflow:
     """Submit, return, approve, correct, seal and revoke demo records; pair two duplicates."""
     with transaction(factory) as session:
-        court = _actor(session, "court.clerk")
-        prosecutor = _actor(session, "prosecutor")
-        clerk = _actor(session, "registry.clerk")
-        reviewer = _actor(session, "registry.reviewer")
+        court = demo_actor(session, "court.clerk")
+        prosecutor = demo_actor(session, "prosecutor")
+        clerk = demo_actor(session, "registry.clerk")
+        reviewer = demo_actor(session, "registry.reviewer")
         submit = lifecycle.submit_record
 
         # Waiting for review, the oldest first in the queue.

@@ -17,6 +17,7 @@ from shouhu.cli.context import settings as load_settings
 from shouhu.core import migrate
 from shouhu.core.database import transaction
 from shouhu.core.settings import Settings, get_settings
+from shouhu.demo_inquiries import seed_inquiries
 from shouhu.demo_registry import registry_is_empty, seed_registry
 from shouhu.demo_workflow import seed_workflow
 from shouhu.screening.batch_runner import BatchRunner
@@ -115,6 +116,13 @@ def demo(
             f"[green]entered demo records[/green]: {workflow.pending} waiting for review,"
             f" {workflow.returned} returned, {workflow.drafts} draft, {workflow.decided} decided"
             " (sign in as court.clerk or registry.reviewer)",
+            highlight=False,
+        )
+        asked = seed_inquiries(rt.sessions, settings)
+        err.print(
+            f"[green]made demo inquiries[/green]: {asked.inquiries} by school.hr (answered,"
+            " under review, refused, waiting for education.officer) and a staff file of"
+            f" {asked.batch_rows} rows answered in a batch",
             highlight=False,
         )
     # Plain aligned lines, never cut to the terminal's width: people copy the passwords.
