@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy import Select, false, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -35,6 +35,7 @@ from shouhu.accounts.policies import allows, require
 from shouhu.accounts.roles import OrgType, Permission
 from shouhu.accounts.users import principal_for
 from shouhu.core.audit.chain import record as audit_record
+from shouhu.core.crypto.fields import open_sealed
 from shouhu.core.database import utcnow
 from shouhu.core.errors import (
     ConflictError,
@@ -762,8 +763,20 @@ def result_rows(
         object_id=batch.id,
         details={"via": via, "rows": batch.rows_done},
     )
+    # Columns, not entities: 100,000 rows stream in seconds; only invalid rows are decrypted.
     statement = (
-        select(InquiryBatchRow, Inquiry.status, Inquiry.answer, Certificate.code)
+        select(
+            InquiryBatchRow.id,
+            InquiryBatchRow.row_number,
+            InquiryBatchRow.reference,
+            InquiryBatchRow.inquiry_id,
+            InquiryBatchRow.repeat,
+            InquiryBatchRow.problem_field,
+            InquiryBatchRow.problem_sealed,
+            Inquiry.status,
+            Inquiry.answer,
+            Certificate.code,
+        )
         .outerjoin(Inquiry, Inquiry.id == InquiryBatchRow.inquiry_id)
         .outerjoin(
             Certificate,
@@ -771,22 +784,24 @@ def result_rows(
         )
         .where(InquiryBatchRow.batch_id == batch.id)
         .order_by(InquiryBatchRow.row_number)
-        .execution_options(yield_per=2000)
+        .execution_options(yield_per=5000)
     )
-    return (_result_line(*row) for row in session.execute(statement))
+    return (_result_line(row) for row in session.execute(statement))
 
 
-def _result_line(
-    row: InquiryBatchRow, status: str | None, answer: str | None, code: str | None
-) -> list[str]:
-    outcome = INVALID if row.inquiry_id is None else (answer or status or "")
+def _result_line(row: Sequence[Any]) -> list[str]:
+    row_id, number, reference, inquiry_id, repeat, field, problem, status, answer, code = tuple(row)
+    message = ""
+    if inquiry_id is None and problem is not None:
+        aad = InquiryBatchRow.problem.aad_for_row(row_id)
+        message = open_sealed(problem, aad).decode()
     return [
-        str(row.row_number),
-        row.reference or "",
-        outcome,
-        row.problem_field or "",
-        (row.problem or "") if row.inquiry_id is None else "",
-        "yes" if row.repeat else "",
-        str(row.inquiry_id or ""),
+        str(number),
+        reference or "",
+        INVALID if inquiry_id is None else (answer or status or ""),
+        field or "",
+        message,
+        "yes" if repeat else "",
+        str(inquiry_id or ""),
         code or "",
     ]
