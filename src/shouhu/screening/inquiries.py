@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from typing import Final
 
 from pydantic import ValidationError
-from sqlalchemy import Select, false, or_, select
+from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from shouhu.accounts.models import Organisation
@@ -154,6 +154,22 @@ def needs_approval(institution: Organisation, authority: Organisation | None) ->
     return authority.inquiry_approval_required
 
 
+def serialise_candidate(
+    session: Session, institution_id: uuid.UUID, index: str, purpose: str
+) -> None:
+    """Make concurrent inquiries about one candidate by one institution wait for each other.
+
+    Otherwise two submissions at once would both miss the other and both look up (the 30-day
+    repeat rule). SQLite has one writer, and every request's transaction takes it up front;
+    PostgreSQL takes a transaction-scoped advisory lock on the (institution, candidate,
+    purpose) key.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    key = f"inquiry|{institution_id}|{index}|{purpose}"
+    session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
+
+
 def _repeat(
     session: Session, institution_id: uuid.UUID, index: str, purpose: InquiryPurpose
 ) -> Inquiry | None:
@@ -191,6 +207,7 @@ def submit_inquiry(
         raise InquiryInvalidError(problems)
     document = query.profile.documents[0]
     index = inquiry_subject_index(document.id_type, document.number)
+    serialise_candidate(session, actor.organisation_id, index, purpose.value)
     if not request.new_lookup:
         earlier = _repeat(session, actor.organisation_id, index, purpose)
         if earlier is not None:
