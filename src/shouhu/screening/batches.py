@@ -58,6 +58,7 @@ from shouhu.screening.inquiries import (
     check_consent,
     needs_approval,
     parse_purpose,
+    serialise_candidate,
 )
 from shouhu.screening.models import (
     BatchStatus,
@@ -620,7 +621,10 @@ def answer_chunk(
         return False
     actor = _uploader(session, batch)
     institution = session.get_one(Organisation, batch.institution_id)
-    earlier = _earlier(session, batch, {row.index for row in prepared if row.index})
+    indexes = {row.index for row in prepared if row.index}
+    for index in sorted(indexes):  # in one order, so two batches cannot deadlock
+        serialise_candidate(session, batch.institution_id, index, batch.purpose)
+    earlier = _earlier(session, batch, indexes)
     now = utcnow()
     new: list[tuple[_Row, Inquiry]] = []
     results: list[InquiryBatchRow] = []
