@@ -289,6 +289,7 @@ def test_the_period():
     with pytest.raises(ValidationFailedError) as caught:
         period_of(None, date.max)
     assert caught.value.field == "until"
+    assert period_of(None, date(1, 6, 1)).since == date.min
 
 
 # --- an institution's page ---------------------------------------------------------------------

@@ -133,7 +133,12 @@ class Period:
 def period_of(since: date | None, until: date | None, *, today: date | None = None) -> Period:
     """The period asked for; the last twelve months up to today where a bound is left out."""
     last = until or today or utcnow().date()
-    first = since or last - timedelta(days=DEFAULT_PERIOD_DAYS)
+    if since is not None:
+        first = since
+    elif last > date.min + timedelta(days=DEFAULT_PERIOD_DAYS):
+        first = last - timedelta(days=DEFAULT_PERIOD_DAYS)
+    else:
+        first = date.min
     if last >= date.max - timedelta(days=1):
         raise ValidationFailedError("Choose an end date before the year 9999.", field="until")
     if first > last:
