@@ -41,8 +41,8 @@ DateText = Annotated[str, Query(max_length=10)]
 FLAG_LABELS: Final = {
     Flag.HIRED_WITHOUT_NO_RECORD: N_("Hired without a no-record answer"),
     Flag.HIRES_REFUSED: N_("Hires refused"),
-    Flag.STALE_PENDING: N_("An answer has waited over {days} days"),
-    Flag.NO_ANNUAL_RECHECK: N_("No annual re-check in the period"),
+    Flag.STALE_PENDING: N_("Waiting over {days} days"),
+    Flag.NO_ANNUAL_RECHECK: N_("No annual re-check"),
 }
 OUTCOME_LABELS: Final = {
     "no_record": N_("No record"),
@@ -51,6 +51,25 @@ OUTCOME_LABELS: Final = {
     "pending_approval": N_("Awaiting approval"),
     "refused": N_("Refused by the authority"),
 }
+FLAG_MEANINGS: Final = {
+    Flag.HIRED_WITHOUT_NO_RECORD: N_(
+        "A hire recorded on an inquiry whose answer is not “no record”: Minors Law art. 62"
+        " forbids it, so the person's employment needs checking at once."
+    ),
+    Flag.HIRES_REFUSED: N_(
+        "The institution tried to hire after a record was found, or before any answer;"
+        " Shouhu refused and recorded it."
+    ),
+    Flag.STALE_PENDING: N_(
+        "An inquiry has waited for approval or review longer than {days} days, holding up a hiring."
+    ),
+    Flag.NO_ANNUAL_RECHECK: N_(
+        "No annual re-check inquiry in a period of a year or more (Minors Law art. 62: all"
+        " staff are re-checked every year)."
+    ),
+}
+# The table's narrow columns.
+OUTCOME_COLUMNS: Final = {**OUTCOME_LABELS, "refused": N_("Refused")}
 # The table's orders: the gravest flags first unless the reader picks another column.
 ORDERS: Final[dict[str, Callable[[InstitutionMeasures], Any]]] = {
     "flags": lambda m: (-m.weight, m.name),
@@ -88,7 +107,9 @@ def _purpose_names() -> dict[str, str]:
 def _labels() -> dict[str, Any]:
     return {
         "flag_labels": FLAG_LABELS,
+        "flag_meanings": FLAG_MEANINGS,
         "outcome_labels": OUTCOME_LABELS,
+        "outcome_columns": OUTCOME_COLUMNS,
         "outcomes": OUTCOMES,
         "stale_days": STALE_PENDING_DAYS,
         "purpose_names": _purpose_names(),
