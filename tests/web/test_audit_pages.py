@@ -18,7 +18,9 @@ def _actions(session: Session) -> list[str]:
 def test_reading_the_trail_is_itself_audited(
     session: Session, signed_in: Callable[..., SignedInClient]
 ) -> None:
-    client, _user, _csrf = signed_in(Role.PROSECUTOR)
+    # An auditor reads the whole trail; a prosecutor only their territory's
+    # (tests/web/test_compliance_pages.py), which the operator's shell is not part of.
+    client, _user, _csrf = signed_in(Role.AUDITOR)
     record(session, actor=system_principal("cli"), action="user:create", object_id="x")
     session.commit()
     page = client.get("/audit/events", params={"action": "user:create"})

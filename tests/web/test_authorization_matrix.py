@@ -19,7 +19,12 @@ from tests.registry.test_api import web_matrix_cases
 from tests.registry.test_api_persons import web_matrix_cases as person_matrix_cases
 from tests.screening.test_batch_api import batch_matrix_cases
 from tests.screening.test_inquiry_api import inquiry_matrix_cases
-from tests.web import batch_page_cases, inquiry_page_cases, registry_page_cases
+from tests.web import (
+    batch_page_cases,
+    compliance_cases,
+    inquiry_page_cases,
+    registry_page_cases,
+)
 from tests.web.conftest import SignedInClient
 
 Builder = Callable[[Session, User], dict[str, Any]]
@@ -80,6 +85,7 @@ class Case:
     permission: Permission
     build: Builder = _nothing
     foreign: Builder | None = None  # path values naming another user's/organisation's object
+    foreign_role: Role = Role.INSTITUTION_HR  # who asks for that object (and must get 404)
     form: dict[str, Any] = field(default_factory=dict)
     form_build: Builder | None = None  # a form that needs objects from the database
     json: Any = None
@@ -171,6 +177,7 @@ PAGE_CASES = [
 PAGE_CASES += registry_page_cases.cases(Case)
 PAGE_CASES += inquiry_page_cases.cases(Case)
 PAGE_CASES += batch_page_cases.cases(Case)
+PAGE_CASES += [c for c in compliance_cases.cases(Case) if not c.path.startswith("/api/")]
 
 PAGE_CASES += [
     Case("GET", "/audit", Permission.AUDIT_VERIFY),
@@ -227,6 +234,7 @@ API_CASES += web_matrix_cases(Case)
 API_CASES += person_matrix_cases(Case)
 API_CASES += inquiry_matrix_cases(Case)
 API_CASES += batch_matrix_cases(Case)
+API_CASES += [c for c in compliance_cases.cases(Case) if c.path.startswith("/api/")]
 
 # Routes outside the matrix, with the reason: the sign-in steps and health probes are open by
 # design and have their own tests.
@@ -365,7 +373,7 @@ def test_someone_elses_object_is_404(
     case: Case, session: Session, client: TestClient, signed_in: Callable[..., SignedInClient]
 ) -> None:
     assert case.foreign is not None
-    web_client, user, csrf = signed_in(Role.INSTITUTION_HR)
+    web_client, user, csrf = signed_in(case.foreign_role)
     values = case.foreign(session, user)
     session.commit()
     if case.path.startswith("/api/"):

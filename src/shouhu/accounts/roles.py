@@ -105,6 +105,8 @@ class Permission(StrEnum):
     INQUIRY_SUBMIT = "inquiry:submit"  # a staff-access inquiry, with the candidate's consent
     INQUIRY_APPROVE = "inquiry:approve"  # the supervising education authority (2023 notice)
     INQUIRY_REVIEW = "inquiry:review"  # confirm or clear a possible match (public security)
+    # Counts of the inquiries of the institutions one supervises: never a candidate's data.
+    COMPLIANCE_READ = "compliance:read"
 
 
 _EVERY_ROLE = frozenset(Role)
@@ -138,6 +140,9 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.INQUIRY_SUBMIT: frozenset({Role.INSTITUTION_HR, Role.EDUCATION_OFFICER}),
     Permission.INQUIRY_APPROVE: frozenset({Role.EDUCATION_OFFICER}),
     Permission.INQUIRY_REVIEW: frozenset({Role.REGISTRY_REVIEWER}),
+    # The authority watches its institutions' compliance; the procuratorate supervises it
+    # (DESIGN §2; 2020 Opinions: procuratorates supervise the inquiry; Minors Law art. 130).
+    Permission.COMPLIANCE_READ: frozenset({Role.EDUCATION_OFFICER, Role.PROSECUTOR}),
 }
 
 

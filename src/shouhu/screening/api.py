@@ -17,6 +17,7 @@ from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Body, Depends, Query
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy import ColumnElement, or_
 from sqlalchemy.orm import Session
 
 from shouhu.accounts.roles import Permission
@@ -40,9 +41,8 @@ from shouhu.web.deps import ApiPermission, Db, SettingsDep
 router = APIRouter(prefix="/inquiries", tags=["inquiries"])
 
 # The institution's routes. Education officers hold `inquiry:submit` too (an authority queries
-# directly), and then act as their own authority's institution: these routes show the caller's
-# organisation's own inquiries only. The officers' read of their institutions' inquiries is the
-# approval queue's, a later increment.
+# directly), and then act as their own authority's institution; the two reads also show an
+# officer the inquiries of the schools their authority approves (`readable_inquiries`).
 Submitter = Annotated[Principal, Depends(ApiPermission(Permission.INQUIRY_SUBMIT))]
 # The supervising education authority's officers (MoE notice 2023: the authority reviews).
 Approver = Annotated[Principal, Depends(ApiPermission(Permission.INQUIRY_APPROVE))]
@@ -170,6 +170,12 @@ def _own(db: Session, principal: Principal, inquiry_id: uuid.UUID) -> Inquiry:
     return inquiry
 
 
+def _ours(principal: Principal) -> ColumnElement[bool]:
+    """The caller's organisation's inquiries, and those it supervises as their authority."""
+    org = principal.organisation_id
+    return or_(Inquiry.institution_id == org, Inquiry.authority_id == org)
+
+
 def _utc(value: datetime) -> datetime:
     """A time as UTC; a time without an offset is taken as UTC."""
     if value.tzinfo is None:
@@ -225,10 +231,11 @@ def list_inquiries(
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> list[InquiryOut]:
-    """The caller's organisation's inquiries, the newest first."""
-    statement = inquiries.readable_inquiries(principal).where(
-        Inquiry.institution_id == principal.organisation_id
-    )
+    """The caller's organisation's inquiries, the newest first.
+
+    For an education officer, also those of the schools their authority approves.
+    """
+    statement = inquiries.readable_inquiries(principal).where(_ours(principal))
     if status is not None:
         statement = statement.where(Inquiry.status == status.value)
     if since is not None:
@@ -239,8 +246,15 @@ def list_inquiries(
 
 @router.get("/{inquiry_id}", response_model=InquiryOut, responses=READ_ERRORS)
 def read_inquiry(db: Db, principal: Submitter, inquiry_id: uuid.UUID) -> InquiryOut:
-    """One of the caller's organisation's inquiries: its status and answer, nothing more."""
-    return inquiry_out(_own(db, principal, inquiry_id))
+    """One of the caller's organisation's inquiries: its status and answer, nothing more.
+
+    An education officer may also read those of the schools their authority approves; any
+    other inquiry is the 404 of one that does not exist.
+    """
+    inquiry = inquiries.get_inquiry(db, principal, inquiry_id)
+    if principal.organisation_id not in {inquiry.institution_id, inquiry.authority_id}:
+        raise NotFoundError("Inquiry not found.")
+    return inquiry_out(inquiry)
 
 
 @router.post("/{inquiry_id}/decision", response_model=InquiryOut, responses=HIRING_ERRORS)
