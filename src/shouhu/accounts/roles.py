@@ -105,6 +105,9 @@ class Permission(StrEnum):
     INQUIRY_SUBMIT = "inquiry:submit"  # a staff-access inquiry, with the candidate's consent
     INQUIRY_APPROVE = "inquiry:approve"  # the supervising education authority (2023 notice)
     INQUIRY_REVIEW = "inquiry:review"  # confirm or clear a possible match (public security)
+    RECHECK_ENTER = "recheck:enter"  # enter a refused candidate's re-check request (authority)
+    RECHECK_DECIDE = "recheck:decide"  # re-examine match and record, uphold or overturn
+    RECHECK_READ = "recheck:read"  # read re-check requests: their authority's, or all (registry)
 
 
 _EVERY_ROLE = frozenset(Role)
@@ -138,6 +141,11 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.INQUIRY_SUBMIT: frozenset({Role.INSTITUTION_HR, Role.EDUCATION_OFFICER}),
     Permission.INQUIRY_APPROVE: frozenset({Role.EDUCATION_OFFICER}),
     Permission.INQUIRY_REVIEW: frozenset({Role.REGISTRY_REVIEWER}),
+    # MoE notice 2023: a refused applicant may ask for a re-check (复查). The supervising
+    # education authority enters it; the registry's reviewers decide it (DESIGN §2).
+    Permission.RECHECK_ENTER: frozenset({Role.EDUCATION_OFFICER}),
+    Permission.RECHECK_DECIDE: frozenset({Role.REGISTRY_REVIEWER}),
+    Permission.RECHECK_READ: frozenset({Role.EDUCATION_OFFICER, Role.REGISTRY_REVIEWER}),
 }
 
 

@@ -35,6 +35,8 @@ from shouhu.screening.api_schemas import (
 from shouhu.screening.certificates import current_certificate, display_code
 from shouhu.screening.inquiries import InquiryInvalidError
 from shouhu.screening.models import Inquiry, InquiryStatus
+from shouhu.screening.recheck_models import InquiryRecheck
+from shouhu.screening.rechecks import latest_rechecks
 from shouhu.web.deps import ApiPermission, Db, SettingsDep
 
 router = APIRouter(prefix="/inquiries", tags=["inquiries"])
@@ -170,6 +172,10 @@ def _own(db: Session, principal: Principal, inquiry_id: uuid.UUID) -> Inquiry:
     return inquiry
 
 
+def _recheck_status(recheck: InquiryRecheck | None) -> str | None:
+    return recheck.status if recheck else None
+
+
 def _utc(value: datetime) -> datetime:
     """A time as UTC; a time without an offset is taken as UTC."""
     if value.tzinfo is None:
@@ -234,13 +240,20 @@ def list_inquiries(
     if since is not None:
         statement = statement.where(Inquiry.submitted_at >= _utc(since))
     statement = statement.order_by(Inquiry.submitted_at.desc(), Inquiry.id.desc())
-    return [inquiry_out(i) for i in db.scalars(statement.limit(limit).offset(offset))]
+    found = list(db.scalars(statement.limit(limit).offset(offset)))
+    latest = latest_rechecks(db, [i.id for i in found])
+    return [inquiry_out(i, _recheck_status(latest.get(i.id))) for i in found]
 
 
 @router.get("/{inquiry_id}", response_model=InquiryOut, responses=READ_ERRORS)
 def read_inquiry(db: Db, principal: Submitter, inquiry_id: uuid.UUID) -> InquiryOut:
-    """One of the caller's organisation's inquiries: its status and answer, nothing more."""
-    return inquiry_out(_own(db, principal, inquiry_id))
+    """One of the caller's organisation's inquiries: its status and answer, nothing more.
+
+    `recheck` says whether the candidate asked for a re-check of a `record_found` answer, and
+    how it was decided; never why.
+    """
+    inquiry = _own(db, principal, inquiry_id)
+    return inquiry_out(inquiry, _recheck_status(latest_rechecks(db, [inquiry.id]).get(inquiry.id)))
 
 
 @router.post("/{inquiry_id}/decision", response_model=InquiryOut, responses=HIRING_ERRORS)
@@ -253,12 +266,15 @@ def record_decision(
     """Record whether the candidate was hired.
 
     Hiring after `record_found`, or before the answer is `no_record`, is refused (409; Minors
-    Law art. 62) and the refusal is recorded for the supervising authority to see.
+    Law art. 62) and the refusal is recorded for the supervising authority to see. A decision
+    may change: `not_hired` to `hired` while the answer is `no_record` (also after an overturned
+    re-check), `hired` to `not_hired` (the person left, or the offer was withdrawn). Sending the
+    decision already recorded changes nothing.
     """
     inquiry = inquiries.record_hiring(
         db, actor=principal, inquiry_id=inquiry_id, decision=body.decision.value
     )
-    return inquiry_out(inquiry)
+    return inquiry_out(inquiry, _recheck_status(latest_rechecks(db, [inquiry.id]).get(inquiry.id)))
 
 
 # --- the supervising education authority --------------------------------------------------------

@@ -22,7 +22,7 @@ from shouhu.registry import api as registry_api
 from shouhu.registry import duplicate_pages
 from shouhu.registry import pages as registry_pages
 from shouhu.screening import api as screening_api
-from shouhu.screening import certificate_api
+from shouhu.screening import certificate_api, recheck_api, recheck_pages
 from shouhu.screening import pages as inquiry_pages
 from shouhu.web import errors, site_pages
 from shouhu.web.middleware import SecurityMiddleware
@@ -73,9 +73,13 @@ def create_app(
     app.include_router(inquiry_pages.router)
     app.include_router(inquiry_pages.approvals)
     app.include_router(inquiry_pages.matches)
+    app.include_router(recheck_pages.notices)
+    app.include_router(recheck_pages.requests)
+    app.include_router(recheck_pages.reviews)
     app.include_router(accounts_api.router, prefix="/api/v1")
     app.include_router(registry_api.router, prefix="/api/v1")
     app.include_router(screening_api.router, prefix="/api/v1")
+    app.include_router(recheck_api.router, prefix="/api/v1")
     app.include_router(certificate_api.api, prefix="/api/v1")
     app.include_router(certificate_api.page)
     return app
