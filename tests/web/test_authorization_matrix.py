@@ -18,7 +18,8 @@ from tests.factories.accounts import DEFAULT_PASSWORD, api_token, make_org, make
 from tests.registry.test_api import web_matrix_cases
 from tests.registry.test_api_persons import web_matrix_cases as person_matrix_cases
 from tests.screening.test_inquiry_api import inquiry_matrix_cases
-from tests.web import inquiry_page_cases, registry_page_cases
+from tests.screening.test_recheck_api import recheck_matrix_cases
+from tests.web import inquiry_page_cases, recheck_page_cases, registry_page_cases
 from tests.web.conftest import SignedInClient
 
 Builder = Callable[[Session, User], dict[str, Any]]
@@ -79,6 +80,7 @@ class Case:
     permission: Permission
     build: Builder = _nothing
     foreign: Builder | None = None  # path values naming another user's/organisation's object
+    foreign_role: Role = Role.INSTITUTION_HR  # who asks for that object (and must meet a 404)
     form: dict[str, Any] = field(default_factory=dict)
     form_build: Builder | None = None  # a form that needs objects from the database
     json: Any = None
@@ -168,6 +170,7 @@ PAGE_CASES = [
 
 PAGE_CASES += registry_page_cases.cases(Case)
 PAGE_CASES += inquiry_page_cases.cases(Case)
+PAGE_CASES += recheck_page_cases.cases(Case)
 
 PAGE_CASES += [
     Case("GET", "/audit", Permission.AUDIT_VERIFY),
@@ -223,6 +226,7 @@ API_CASES = [
 API_CASES += web_matrix_cases(Case)
 API_CASES += person_matrix_cases(Case)
 API_CASES += inquiry_matrix_cases(Case)
+API_CASES += recheck_matrix_cases(Case)
 
 # Routes outside the matrix, with the reason: the sign-in steps and health probes are open by
 # design and have their own tests.
@@ -357,7 +361,7 @@ def test_someone_elses_object_is_404(
     case: Case, session: Session, client: TestClient, signed_in: Callable[..., SignedInClient]
 ) -> None:
     assert case.foreign is not None
-    web_client, user, csrf = signed_in(Role.INSTITUTION_HR)
+    web_client, user, csrf = signed_in(case.foreign_role)
     values = case.foreign(session, user)
     session.commit()
     if case.path.startswith("/api/"):

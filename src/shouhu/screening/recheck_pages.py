@@ -328,7 +328,8 @@ def recheck_decide(  # noqa: PLR0917 - FastAPI passes a form's fields as paramet
         db.rollback()
         if isinstance(exc, NotFoundError):
             raise
-        recheck = rechecks.get_recheck(db, me.principal, recheck_id)
+        # The page shows the grounds again: a read like any other, audited.
+        recheck = rechecks.read_recheck(db, actor=me.principal, recheck_id=recheck_id)
         values = {"outcome": outcome, "ground": ground, "note": note}
         errors = {exc.field or "": gettext(exc.message, **exc.params)}
         return _decision_page(
