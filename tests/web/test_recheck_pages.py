@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
+from shouhu.accounts.models import Organisation
 from shouhu.accounts.roles import OrgType, Role
 from shouhu.core.audit.models import AuditEvent
 from shouhu.identity.prc_id import latest_possible_date
@@ -258,3 +259,14 @@ def test_the_reviewer_who_confirmed_the_match_sees_no_decision_form(
     )
     assert again.status_code == 409
     assert "already open" in again.text
+    # An answer of no record has nothing to re-check: the refusal, not a form.
+    clean = found_inquiry(session, session.get_one(Organisation, inquiry.institution_id))
+    clean.answer = "no_record"
+    session.commit()
+    nothing = officer_client.post(
+        f"/recheck-requests/{clean.id}",
+        data={"csrf_token": csrf, "grounds": "不是我。", "received_on": received_today()},
+        headers=EN,
+    )
+    assert nothing.status_code == 409
+    assert "Only an answer that found a record can be re-checked." in nothing.text

@@ -103,14 +103,13 @@ class Contestable:
         return self.inquiry.answer == InquiryAnswer.RECORD_FOUND.value and not pending
 
 
-def _contestable(db: Session, me: SignedIn) -> list[Contestable]:
-    rows = list(
-        db.scalars(
-            rechecks.contestable_inquiries(me.principal)
-            .order_by(Inquiry.completed_at.desc(), Inquiry.id)
-            .limit(300)
-        )
-    )
+def _contestable(
+    db: Session, me: SignedIn, inquiry_id: uuid.UUID | None = None
+) -> list[Contestable]:
+    statement = rechecks.contestable_inquiries(me.principal)
+    if inquiry_id is not None:
+        statement = statement.where(Inquiry.id == inquiry_id)
+    rows = list(db.scalars(statement.order_by(Inquiry.completed_at.desc(), Inquiry.id).limit(300)))
     latest = rechecks.latest_rechecks(db, [row.id for row in rows])
     names = _names(db, {row.institution_id for row in rows})
     found = []
@@ -155,7 +154,7 @@ def _form(
     errors: dict[str, str],
     status: int = 200,
 ) -> Response:
-    row = next((r for r in _contestable(db, me) if r.inquiry.id == inquiry_id), None)
+    row = next(iter(_contestable(db, me, inquiry_id)), None)
     if row is None:
         raise NotFoundError("Inquiry not found.")
     context = {
@@ -232,9 +231,12 @@ def request_enter(
         if isinstance(exc, NotFoundError):
             raise
         errors = {exc.field or "": gettext(exc.message, **exc.params)}
-        return _form(
-            request, db, me, inquiry_id, values=values, errors=errors, status=exc.status_code
-        )
+        try:
+            return _form(
+                request, db, me, inquiry_id, values=values, errors=errors, status=exc.status_code
+            )
+        except NotFoundError:
+            raise exc from None  # no form to show again (no record to re-check): the refusal
     return RedirectResponse("/recheck-requests", status_code=303)
 
 
