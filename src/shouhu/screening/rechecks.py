@@ -504,11 +504,6 @@ def read_document(
 # --- the decision -------------------------------------------------------------------------------
 
 
-def confirmed_by(session: Session, recheck: InquiryRecheck) -> uuid.UUID | None:
-    """The reviewer who confirmed the possible match the answer rests on (None: a plain hit)."""
-    return session.scalar(select(Inquiry.reviewed_by_id).where(Inquiry.id == recheck.inquiry_id))
-
-
 def decide_recheck(
     session: Session,
     *,
