@@ -1,7 +1,7 @@
 """batches of inquiries: the uploaded file (sealed until answered) and one result row per file row
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-11-29 10:48:32.718941
 """
 
@@ -14,7 +14,7 @@ import shouhu.core.crypto.fields
 import shouhu.core.database
 
 revision: str = "0008"
-down_revision: str | None = "0006"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

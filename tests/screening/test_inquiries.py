@@ -376,3 +376,48 @@ def test_an_overlong_refusal_reason_is_refused_by_name(session, scene, settings)
             session, actor=scene.officer, inquiry_id=inquiry.id, reason="理" * 2001
         )
     assert caught.value.field == "reason"
+
+
+def test_a_hiring_decision_changes_only_as_the_rule_allows_and_each_change_is_audited(
+    session, scene, settings
+):
+    clean = submit_inquiry(
+        session, actor=scene.university_hr, request=ask(STRANGER, name="李四"), settings=settings
+    )
+    found = submit_inquiry(
+        session, actor=scene.university_hr, request=ask(OFFENDER), settings=settings
+    )
+    start = head(session)
+
+    def hire(inquiry: Inquiry, decision: str) -> None:
+        inquiries.record_hiring(
+            session, actor=scene.university_hr, inquiry_id=inquiry.id, decision=decision
+        )
+
+    hire(clean, "not_hired")
+    hire(clean, "hired")  # not hired, then hired after all: allowed while the answer is no_record
+    hire(clean, "hired")  # the same again changes nothing and records nothing
+    hire(clean, "not_hired")  # the person left, or the offer was withdrawn
+    hire(found, "not_hired")
+    with pytest.raises(ConflictError):
+        hire(found, "hired")  # never after record_found, whatever was recorded before
+    assert (clean.hiring, found.hiring) == ("not_hired", "not_hired")
+    events = session.execute(
+        select(AuditEvent.action, AuditEvent.details)
+        .where(AuditEvent.seq > start)
+        .order_by(AuditEvent.seq)
+    ).all()
+    assert [action for action, _ in events] == [
+        "web:inquiry:hiring",
+        "web:inquiry:hiring",
+        "web:inquiry:hiring",
+        "web:inquiry:hiring",
+        "web:inquiry:hiring_refused",
+    ]
+    changes = [json.loads(details) for _, details in events[:4]]
+    assert [(c["previous"], c["decision"]) for c in changes] == [
+        (None, "not_hired"),
+        ("not_hired", "hired"),
+        ("hired", "not_hired"),
+        (None, "not_hired"),
+    ]

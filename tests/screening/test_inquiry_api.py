@@ -47,6 +47,7 @@ VIEW_KEYS = {
     "submitted_at",
     "completed_at",
     "hiring",
+    "recheck",  # the status of a re-check the candidate asked for, never its grounds
 }
 
 
@@ -243,6 +244,36 @@ def test_the_authority_refuses_with_a_reason(scene: Scene) -> None:
     assert (refused.json()["status"], refused.json()["answer"]) == ("refused", None)
     assert "不是应聘人员" not in refused.text
     assert scene.call("officer", "POST", f"/{created['id']}/approve").status_code == 409
+
+
+def test_a_hiring_decision_changes_only_as_the_rule_allows(scene: Scene) -> None:
+    clean = submitted(scene, "university_hr", body(STRANGER, name="李四"))
+    found = submitted(scene, "university_hr", body(OFFENDER))
+    start = audit_head(scene.session)
+
+    def decide(inquiry: dict[str, Any], decision: str) -> Response:
+        return scene.call(
+            "university_hr", "POST", f"/{inquiry['id']}/decision", {"decision": decision}
+        )
+
+    for decision in ("hired", "hired", "not_hired", "hired"):
+        answer = decide(clean, decision)
+        assert (answer.status_code, answer.json()["hiring"]) == (200, decision)
+    assert decide(found, "not_hired").status_code == 200
+    # Not hired after a record stays not hired: a later hire is refused, and the refusal kept.
+    refused = decide(found, "hired")
+    assert (refused.status_code, refused.headers["content-type"]) == (
+        409,
+        "application/problem+json",
+    )
+    assert scene.call("university_hr", "GET", f"/{found['id']}").json()["hiring"] == "not_hired"
+    assert _actions(scene, start) == [
+        "api:inquiry:hiring",
+        "api:inquiry:hiring",  # the repeated "hired" changed nothing and recorded nothing
+        "api:inquiry:hiring",
+        "api:inquiry:hiring",
+        "api:inquiry:hiring_refused",
+    ]
 
 
 # --- refusals -----------------------------------------------------------------------------------

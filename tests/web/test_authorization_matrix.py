@@ -19,10 +19,12 @@ from tests.registry.test_api import web_matrix_cases
 from tests.registry.test_api_persons import web_matrix_cases as person_matrix_cases
 from tests.screening.test_batch_api import batch_matrix_cases
 from tests.screening.test_inquiry_api import inquiry_matrix_cases
+from tests.screening.test_recheck_api import recheck_matrix_cases
 from tests.web import (
     batch_page_cases,
     compliance_cases,
     inquiry_page_cases,
+    recheck_page_cases,
     registry_page_cases,
 )
 from tests.web.conftest import SignedInClient
@@ -178,6 +180,7 @@ PAGE_CASES += registry_page_cases.cases(Case)
 PAGE_CASES += inquiry_page_cases.cases(Case)
 PAGE_CASES += batch_page_cases.cases(Case)
 PAGE_CASES += [c for c in compliance_cases.cases(Case) if not c.path.startswith("/api/")]
+PAGE_CASES += recheck_page_cases.cases(Case)
 
 PAGE_CASES += [
     Case("GET", "/audit", Permission.AUDIT_VERIFY),
@@ -235,6 +238,7 @@ API_CASES += person_matrix_cases(Case)
 API_CASES += inquiry_matrix_cases(Case)
 API_CASES += batch_matrix_cases(Case)
 API_CASES += [c for c in compliance_cases.cases(Case) if c.path.startswith("/api/")]
+API_CASES += recheck_matrix_cases(Case)
 
 # Routes outside the matrix, with the reason: the sign-in steps and health probes are open by
 # design and have their own tests.

@@ -107,6 +107,9 @@ class Permission(StrEnum):
     INQUIRY_REVIEW = "inquiry:review"  # confirm or clear a possible match (public security)
     # Counts of the inquiries of the institutions one supervises: never a candidate's data.
     COMPLIANCE_READ = "compliance:read"
+    RECHECK_ENTER = "recheck:enter"  # enter a refused candidate's re-check request (authority)
+    RECHECK_DECIDE = "recheck:decide"  # re-examine match and record, uphold or overturn
+    RECHECK_READ = "recheck:read"  # read re-check requests: their authority's, or all (registry)
 
 
 _EVERY_ROLE = frozenset(Role)
@@ -143,6 +146,11 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     # The authority watches its institutions' compliance; the procuratorate supervises it
     # (DESIGN §2; 2020 Opinions: procuratorates supervise the inquiry; Minors Law art. 130).
     Permission.COMPLIANCE_READ: frozenset({Role.EDUCATION_OFFICER, Role.PROSECUTOR}),
+    # MoE notice 2023: a refused applicant may ask for a re-check (复查). The supervising
+    # education authority enters it; the registry's reviewers decide it (DESIGN §2).
+    Permission.RECHECK_ENTER: frozenset({Role.EDUCATION_OFFICER}),
+    Permission.RECHECK_DECIDE: frozenset({Role.REGISTRY_REVIEWER}),
+    Permission.RECHECK_READ: frozenset({Role.EDUCATION_OFFICER, Role.REGISTRY_REVIEWER}),
 }
 
 

@@ -6,6 +6,7 @@ from shouhu.core.crypto import models as crypto_models
 from shouhu.core.database import Base
 from shouhu.registry import models as registry_models
 from shouhu.screening import models as screening_models
+from shouhu.screening import recheck_models
 
 metadata = Base.metadata
 
@@ -14,6 +15,7 @@ __all__ = [
     "audit_models",
     "crypto_models",
     "metadata",
+    "recheck_models",
     "registry_models",
     "screening_models",
 ]

@@ -18,7 +18,6 @@ from typing import Annotated, Any, Final
 from fastapi import APIRouter, Body, Depends, Query
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy import ColumnElement, or_
-from sqlalchemy.orm import Session
 
 from shouhu.accounts.roles import Permission
 from shouhu.core.errors import NotFoundError, ValidationFailedError
@@ -36,6 +35,8 @@ from shouhu.screening.api_schemas import (
 from shouhu.screening.certificates import current_certificate, display_code
 from shouhu.screening.inquiries import InquiryInvalidError
 from shouhu.screening.models import Inquiry, InquiryStatus
+from shouhu.screening.recheck_models import InquiryRecheck
+from shouhu.screening.rechecks import latest_rechecks
 from shouhu.web.deps import ApiPermission, Db, SettingsDep
 
 router = APIRouter(prefix="/inquiries", tags=["inquiries"])
@@ -162,18 +163,14 @@ def _fields_of_the_body() -> Iterator[None]:
         raise
 
 
-def _own(db: Session, principal: Principal, inquiry_id: uuid.UUID) -> Inquiry:
-    """One of the caller's organisation's own inquiries, or the 404 of one that does not exist."""
-    inquiry = inquiries.get_inquiry(db, principal, inquiry_id)
-    if inquiry.institution_id != principal.organisation_id:
-        raise NotFoundError("Inquiry not found.")
-    return inquiry
-
-
 def _ours(principal: Principal) -> ColumnElement[bool]:
     """The caller's organisation's inquiries, and those it supervises as their authority."""
     org = principal.organisation_id
     return or_(Inquiry.institution_id == org, Inquiry.authority_id == org)
+
+
+def _recheck_status(recheck: InquiryRecheck | None) -> str | None:
+    return recheck.status if recheck else None
 
 
 def _utc(value: datetime) -> datetime:
@@ -241,7 +238,9 @@ def list_inquiries(
     if since is not None:
         statement = statement.where(Inquiry.submitted_at >= _utc(since))
     statement = statement.order_by(Inquiry.submitted_at.desc(), Inquiry.id.desc())
-    return [inquiry_out(i) for i in db.scalars(statement.limit(limit).offset(offset))]
+    found = list(db.scalars(statement.limit(limit).offset(offset)))
+    latest = latest_rechecks(db, [i.id for i in found])
+    return [inquiry_out(i, _recheck_status(latest.get(i.id))) for i in found]
 
 
 @router.get("/{inquiry_id}", response_model=InquiryOut, responses=READ_ERRORS)
@@ -249,12 +248,13 @@ def read_inquiry(db: Db, principal: Submitter, inquiry_id: uuid.UUID) -> Inquiry
     """One of the caller's organisation's inquiries: its status and answer, nothing more.
 
     An education officer may also read those of the schools their authority approves; any
-    other inquiry is the 404 of one that does not exist.
+    other inquiry is the 404 of one that does not exist. `recheck` says whether the candidate
+    asked for a re-check of a `record_found` answer, and how it was decided; never why.
     """
     inquiry = inquiries.get_inquiry(db, principal, inquiry_id)
     if principal.organisation_id not in {inquiry.institution_id, inquiry.authority_id}:
         raise NotFoundError("Inquiry not found.")
-    return inquiry_out(inquiry)
+    return inquiry_out(inquiry, _recheck_status(latest_rechecks(db, [inquiry.id]).get(inquiry.id)))
 
 
 @router.post("/{inquiry_id}/decision", response_model=InquiryOut, responses=HIRING_ERRORS)
@@ -267,12 +267,15 @@ def record_decision(
     """Record whether the candidate was hired.
 
     Hiring after `record_found`, or before the answer is `no_record`, is refused (409; Minors
-    Law art. 62) and the refusal is recorded for the supervising authority to see.
+    Law art. 62) and the refusal is recorded for the supervising authority to see. A decision
+    may change: `not_hired` to `hired` while the answer is `no_record` (also after an overturned
+    re-check), `hired` to `not_hired` (the person left, or the offer was withdrawn). Sending the
+    decision already recorded changes nothing.
     """
     inquiry = inquiries.record_hiring(
         db, actor=principal, inquiry_id=inquiry_id, decision=body.decision.value
     )
-    return inquiry_out(inquiry)
+    return inquiry_out(inquiry, _recheck_status(latest_rechecks(db, [inquiry.id]).get(inquiry.id)))
 
 
 # --- the supervising education authority --------------------------------------------------------

@@ -19,6 +19,7 @@ from shouhu.identity.documents import IdType
 from shouhu.registry.policy import InquiryPurpose
 from shouhu.screening.inquiries import InquiryRequest
 from shouhu.screening.models import HiringDecision, Inquiry, InquiryAnswer, InquiryStatus
+from shouhu.screening.recheck_models import RecheckStatus
 
 EXAMPLE_ID: Final = "3c9e1a52-7d4b-4f1e-a0c2-5b8d6e7f9a10"
 ANSWER: Final = "null until completed, then no_record or record_found"
@@ -169,6 +170,7 @@ class InquiryOut(BaseModel):
                     "submitted_at": "2026-03-09T08:30:00Z",
                     "completed_at": "2026-03-09T09:10:00Z",
                     "hiring": "hired",
+                    "recheck": None,
                 }
             ]
         }
@@ -186,6 +188,11 @@ class InquiryOut(BaseModel):
     submitted_at: datetime
     completed_at: datetime | None
     hiring: HiringDecision | None = Field(description="hired or not_hired, once recorded")
+    recheck: RecheckStatus | None = Field(
+        default=None,
+        description="The candidate's latest re-check of a record_found answer: pending, upheld"
+        " or overturned (the answer is then no_record); null if none was asked for",
+    )
 
 
 def created_out(inquiry: Inquiry, certificate_code: str | None) -> InquiryCreatedOut:
@@ -198,8 +205,8 @@ def created_out(inquiry: Inquiry, certificate_code: str | None) -> InquiryCreate
     )
 
 
-def inquiry_out(inquiry: Inquiry) -> InquiryOut:
-    """The institution's view of an inquiry."""
+def inquiry_out(inquiry: Inquiry, recheck: str | None = None) -> InquiryOut:
+    """The institution's view of an inquiry (with its latest re-check's status, if any)."""
     return InquiryOut(
         id=inquiry.id,
         reference=inquiry.reference,
@@ -211,4 +218,5 @@ def inquiry_out(inquiry: Inquiry) -> InquiryOut:
         submitted_at=inquiry.submitted_at,
         completed_at=inquiry.completed_at,
         hiring=HiringDecision(inquiry.hiring) if inquiry.hiring else None,
+        recheck=RecheckStatus(recheck) if recheck else None,
     )

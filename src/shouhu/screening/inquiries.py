@@ -453,6 +453,9 @@ def record_hiring(
 
     A refused hire is itself recorded (the audit event survives the refusal) so that the
     supervising authority and the procuratorate see it (Minors Law art. 62, 2020 Opinions art. 11).
+    A decision may change: `not_hired` becomes `hired` only while the answer is `no_record` (so
+    after an overturned re-check too), and `hired` becomes `not_hired` when the person leaves or
+    the offer is withdrawn; each change is audited with the old and the new decision.
     """
     require(actor, Permission.INQUIRY_SUBMIT)
     inquiry = get_inquiry(session, actor, inquiry_id, lock=True)
@@ -462,6 +465,9 @@ def record_hiring(
         chosen = HiringDecision(decision)
     except ValueError as exc:
         raise ValidationFailedError("Choose hired or not_hired.", field="decision") from exc
+    previous = inquiry.hiring
+    if previous == chosen.value:
+        return inquiry  # already recorded: nothing changes, so nothing is audited
     if chosen is HiringDecision.HIRED and inquiry.answer != InquiryAnswer.NO_RECORD.value:
         audit_record(
             session,
@@ -489,6 +495,6 @@ def record_hiring(
         action=ACTION_HIRING,
         object_type="inquiry",
         object_id=inquiry.id,
-        details={"decision": chosen.value, "answer": inquiry.answer},
+        details={"decision": chosen.value, "previous": previous, "answer": inquiry.answer},
     )
     return inquiry

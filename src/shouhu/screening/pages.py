@@ -20,6 +20,7 @@ from shouhu.accounts.models import Organisation
 from shouhu.accounts.roles import Permission
 from shouhu.core.errors import DomainError, NotFoundError
 from shouhu.core.i18n import N_, current_language, gettext
+from shouhu.core.principal import Principal
 from shouhu.identity.documents import IdType
 from shouhu.identity.prc_id import latest_possible_date
 from shouhu.registry.browse import view_person
@@ -30,6 +31,7 @@ from shouhu.screening.certificates import current_certificate, display_code
 from shouhu.screening.inquiries import InquiryInvalidError, InquiryRequest
 from shouhu.screening.models import Inquiry, InquiryStatus
 from shouhu.screening.queries import ValidQuery, parse_query
+from shouhu.screening.rechecks import latest_rechecks
 from shouhu.web.deps import Db, PagePermission, SettingsDep, SignedIn
 from shouhu.web.form_errors import rejection_text
 from shouhu.web.templating import render
@@ -51,6 +53,11 @@ ANSWER_LABELS: Final = {
     "record_found": N_("Record found: do not hire"),
 }
 HIRING_LABELS: Final = {"hired": N_("Hired"), "not_hired": N_("Not hired")}
+RECHECK_LABELS: Final = {
+    "pending": N_("Re-check pending"),
+    "upheld": N_("Re-check: answer upheld"),
+    "overturned": N_("Re-check: answer overturned"),
+}
 SUBJECT_FIELDS: Final = inquiries.SUBJECT_FIELDS
 
 
@@ -71,6 +78,7 @@ def _labels() -> dict[str, Any]:
         "status_labels": STATUS_LABELS,
         "answer_labels": ANSWER_LABELS,
         "hiring_labels": HIRING_LABELS,
+        "recheck_labels": RECHECK_LABELS,
         "purpose_names": dict(_purposes()),
     }
 
@@ -86,7 +94,9 @@ def inquiry_list(request: Request, db: Db, me: Asker) -> Response:
             .limit(200)
         )
     )
-    return render(request, "screening/inquiries.html", {"rows": rows, **_labels()})
+    rechecked = latest_rechecks(db, [row.id for row in rows])
+    context = {"rows": rows, "rechecks": rechecked, **_labels()}
+    return render(request, "screening/inquiries.html", context)
 
 
 def _form_page(
@@ -198,6 +208,8 @@ def _inquiry_page(
         "own": inquiry.institution_id == me.principal.organisation_id,
         "subject": inquiry.subject or {},
         "error": error,
+        # The candidate's re-check, as the institution sees it: its status and date only.
+        "recheck": latest_rechecks(db, [inquiry.id]).get(inquiry.id),
         **_labels(),
     }
     return render(request, "screening/inquiry.html", context, status=status)
@@ -365,12 +377,10 @@ def match_queue(request: Request, db: Db, me: Reviewer) -> Response:
     return render(request, "screening/matches.html", {"rows": rows, **_labels()})
 
 
-@matches.get("/{inquiry_id}")
-def match_detail(request: Request, db: Db, me: Reviewer, inquiry_id: uuid.UUID) -> Response:
-    """The candidate and the registry person side by side, with the engine's reasons."""
-    inquiry = inquiries.get_inquiry(db, me.principal, inquiry_id)
+def comparison(db: Session, principal: Principal, inquiry: Inquiry) -> dict[str, Any]:
+    """The candidate beside the matched registry person (the read audited), with the reasons."""
     person = (
-        view_person(db, actor=me.principal, person_id=inquiry.matched_person_id)
+        view_person(db, actor=principal, person_id=inquiry.matched_person_id)
         if inquiry.matched_person_id
         else None
     )
@@ -380,7 +390,7 @@ def match_detail(request: Request, db: Db, me: Reviewer, inquiry_id: uuid.UUID) 
     # the reviewer sees them beside the registry person's rather than a dash.
     query = parse_query(1, {"reference": "inquiry", **subject}, today=latest_possible_date())
     profile = query.profile if isinstance(query, ValidQuery) else None
-    context = {
+    return {
         "inquiry": inquiry,
         "subject": subject,
         "candidate_born": profile.date_of_birth if profile else subject.get("date_of_birth"),
@@ -390,7 +400,13 @@ def match_detail(request: Request, db: Db, me: Reviewer, inquiry_id: uuid.UUID) 
         "id_type_labels": ID_TYPE_LABELS,
         **_labels(),
     }
-    return render(request, "screening/match.html", context)
+
+
+@matches.get("/{inquiry_id}")
+def match_detail(request: Request, db: Db, me: Reviewer, inquiry_id: uuid.UUID) -> Response:
+    """The candidate and the registry person side by side, with the engine's reasons."""
+    inquiry = inquiries.get_inquiry(db, me.principal, inquiry_id)
+    return render(request, "screening/match.html", comparison(db, me.principal, inquiry))
 
 
 def _match_action(db: Session, action: Callable[[], object], inquiry_id: uuid.UUID) -> Response:

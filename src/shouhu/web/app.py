@@ -28,6 +28,8 @@ from shouhu.screening import (
     certificate_api,
     compliance_api,
     compliance_pages,
+    recheck_api,
+    recheck_pages,
 )
 from shouhu.screening import pages as inquiry_pages
 from shouhu.web import errors, site_pages
@@ -81,10 +83,14 @@ def create_app(
     app.include_router(inquiry_pages.approvals)
     app.include_router(inquiry_pages.matches)
     app.include_router(compliance_pages.router)
+    app.include_router(recheck_pages.notices)
+    app.include_router(recheck_pages.requests)
+    app.include_router(recheck_pages.reviews)
     app.include_router(accounts_api.router, prefix="/api/v1")
     app.include_router(registry_api.router, prefix="/api/v1")
     app.include_router(screening_api.router, prefix="/api/v1")
     app.include_router(batch_api.router, prefix="/api/v1")
+    app.include_router(recheck_api.router, prefix="/api/v1")
     app.include_router(certificate_api.api, prefix="/api/v1")
     app.include_router(compliance_api.router, prefix="/api/v1")
     app.include_router(certificate_api.page)
