@@ -48,6 +48,7 @@ VIEW_KEYS = {
     "completed_at",
     "hiring",
     "recheck",  # the status of a re-check the candidate asked for, never its grounds
+    "certificate_code",  # the code of the certificate in force, to verify it anywhere
 }
 
 
@@ -199,6 +200,76 @@ def test_a_schools_inquiry_is_approved_answered_and_the_hire_refused(scene: Scen
         "api:inquiry:hiring_refused",  # kept although the request was refused
         "api:inquiry:hiring",
     ]
+
+
+def test_the_whole_flow_over_the_api(scene: Scene) -> None:
+    """Submit → approve → possible match → reviewer confirms → certificate verifies → no hire."""
+    start = audit_head(scene.session)
+    created = submitted(scene, "school_hr", body(NAMESAKE))
+    assert created["status"] == "pending_approval"
+    path = f"/{created['id']}"
+    approved = scene.call("officer", "POST", f"{path}/approve").json()
+    assert (approved["status"], approved["answer"], approved["certificate_code"]) == (
+        "under_review",
+        None,
+        None,
+    )
+    queue = scene.client.get(
+        "/api/v1/possible-matches", headers={"Authorization": f"Bearer {token(scene, 'reviewer')}"}
+    )
+    assert queue.status_code == 200
+    [waiting] = queue.json()
+    assert (waiting["id"], waiting["purpose"]) == (created["id"], "school_staff")
+    assert waiting["score"] is not None
+    for secret in ("王小明", NAMESAKE, OFFENDER):
+        assert secret not in queue.text
+    # Neither the school nor its authority may decide a possible match: the registry's reviewers do.
+    for who in ("school_hr", "officer"):
+        refused = scene.client.post(
+            f"/api/v1/possible-matches{path}/confirm",
+            headers={"Authorization": f"Bearer {token(scene, who)}"},
+        )
+        assert refused.status_code == 403
+    confirmed = scene.client.post(
+        f"/api/v1/possible-matches{path}/confirm",
+        headers={"Authorization": f"Bearer {token(scene, 'reviewer')}"},
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    assert (confirmed.json()["status"], confirmed.json()["answer"]) == (
+        "completed",
+        "record_found",
+    )
+    again = scene.client.post(
+        f"/api/v1/possible-matches{path}/clear",
+        headers={"Authorization": f"Bearer {token(scene, 'reviewer')}"},
+    )
+    assert again.status_code == 409
+    answer = scene.call("school_hr", "GET", path).json()
+    assert (answer["status"], answer["answer"]) == ("completed", "record_found")
+    code = answer["certificate_code"]
+    verified = scene.client.get(f"/api/v1/certificates/{code}")  # anyone, no token
+    assert verified.status_code == 200
+    assert (verified.json()["genuine"], verified.json()["current"]) == (True, True)
+    hire = scene.call("school_hr", "POST", f"{path}/decision", {"decision": "hired"})
+    assert hire.status_code == 409
+    assert hire.headers["content-type"] == "application/problem+json"
+    assert scene.call("school_hr", "GET", path).json()["hiring"] is None
+    actions = [a for a, _ in audit_since(scene.session, start) if ":inquiry:" in a]
+    assert actions == [
+        "api:inquiry:submit",
+        "api:inquiry:approve",
+        "api:inquiry:lookup",
+        "api:inquiry:confirm",
+        "api:inquiry:hiring_refused",
+    ]
+
+
+def token(scene: Scene, who: str) -> str:
+    """The user's bearer token (made on first use)."""
+    if who not in scene.tokens:
+        scene.tokens[who] = api_token(scene.session, scene.users[who])
+        scene.session.commit()
+    return scene.tokens[who]
 
 
 def test_a_possible_match_is_under_review_and_shows_nothing_else(scene: Scene) -> None:
@@ -420,8 +491,14 @@ def inquiry_matrix_cases(case: type[Any]) -> list[Any]:
     Another organisation's inquiry is tested there as an institution's HR on the institution's
     routes; another authority's officer meets the 404 of approval in the tests above.
     """
+    from tests.web.inquiry_page_cases import possible_match  # noqa: PLC0415 - a cycle otherwise
+
     submit, approve = Permission.INQUIRY_SUBMIT, Permission.INQUIRY_APPROVE
+    review, matches = Permission.INQUIRY_REVIEW, "/api/v1/possible-matches"
     return [
+        case("GET", matches, review),
+        case("POST", f"{matches}/{{inquiry_id}}/confirm", review, possible_match),
+        case("POST", f"{matches}/{{inquiry_id}}/clear", review, possible_match),
         case("POST", API, submit, json=body(STRANGER, name="李四"), ok=(201,)),
         case("GET", API, submit),
         case("GET", f"{API}/{{inquiry_id}}", submit, own_answered, foreign=foreign_answered),

@@ -17,7 +17,8 @@ from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Body, Depends, Query
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy import ColumnElement, or_
+from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy.orm import Session
 
 from shouhu.accounts.roles import Permission
 from shouhu.core.errors import NotFoundError, ValidationFailedError
@@ -34,7 +35,7 @@ from shouhu.screening.api_schemas import (
 )
 from shouhu.screening.certificates import current_certificate, display_code
 from shouhu.screening.inquiries import InquiryInvalidError
-from shouhu.screening.models import Inquiry, InquiryStatus
+from shouhu.screening.models import Certificate, Inquiry, InquiryStatus
 from shouhu.screening.recheck_models import InquiryRecheck
 from shouhu.screening.rechecks import latest_rechecks
 from shouhu.web.deps import ApiPermission, Db, SettingsDep
@@ -173,6 +174,27 @@ def _recheck_status(recheck: InquiryRecheck | None) -> str | None:
     return recheck.status if recheck else None
 
 
+def views(db: Session, found: list[Inquiry]) -> list[InquiryOut]:
+    """The inquiries as the API shows them, with their re-checks and certificates (bulk reads)."""
+    ids = [inquiry.id for inquiry in found]
+    latest = latest_rechecks(db, ids)
+    codes = dict(
+        db.execute(
+            select(Certificate.inquiry_id, Certificate.code).where(
+                Certificate.inquiry_id.in_(ids), Certificate.superseded_at.is_(None)
+            )
+        ).all()
+    )
+    return [
+        inquiry_out(
+            inquiry,
+            _recheck_status(latest.get(inquiry.id)),
+            display_code(codes[inquiry.id]) if inquiry.id in codes else None,
+        )
+        for inquiry in found
+    ]
+
+
 def _utc(value: datetime) -> datetime:
     """A time as UTC; a time without an offset is taken as UTC."""
     if value.tzinfo is None:
@@ -238,9 +260,7 @@ def list_inquiries(
     if since is not None:
         statement = statement.where(Inquiry.submitted_at >= _utc(since))
     statement = statement.order_by(Inquiry.submitted_at.desc(), Inquiry.id.desc())
-    found = list(db.scalars(statement.limit(limit).offset(offset)))
-    latest = latest_rechecks(db, [i.id for i in found])
-    return [inquiry_out(i, _recheck_status(latest.get(i.id))) for i in found]
+    return views(db, list(db.scalars(statement.limit(limit).offset(offset))))
 
 
 @router.get("/{inquiry_id}", response_model=InquiryOut, responses=READ_ERRORS)
@@ -254,7 +274,7 @@ def read_inquiry(db: Db, principal: Submitter, inquiry_id: uuid.UUID) -> Inquiry
     inquiry = inquiries.get_inquiry(db, principal, inquiry_id)
     if principal.organisation_id not in {inquiry.institution_id, inquiry.authority_id}:
         raise NotFoundError("Inquiry not found.")
-    return inquiry_out(inquiry, _recheck_status(latest_rechecks(db, [inquiry.id]).get(inquiry.id)))
+    return views(db, [inquiry])[0]
 
 
 @router.post("/{inquiry_id}/decision", response_model=InquiryOut, responses=HIRING_ERRORS)
@@ -275,7 +295,7 @@ def record_decision(
     inquiry = inquiries.record_hiring(
         db, actor=principal, inquiry_id=inquiry_id, decision=body.decision.value
     )
-    return inquiry_out(inquiry, _recheck_status(latest_rechecks(db, [inquiry.id]).get(inquiry.id)))
+    return views(db, [inquiry])[0]
 
 
 # --- the supervising education authority --------------------------------------------------------
@@ -292,7 +312,7 @@ def approve_inquiry(
     inquiry = inquiries.approve_inquiry(
         db, actor=principal, inquiry_id=inquiry_id, settings=settings
     )
-    return inquiry_out(inquiry)
+    return views(db, [inquiry])[0]
 
 
 @router.post("/{inquiry_id}/refuse", response_model=InquiryOut, responses=DECIDE_ERRORS)
@@ -306,4 +326,4 @@ def refuse_inquiry(
     inquiry = inquiries.refuse_inquiry(
         db, actor=principal, inquiry_id=inquiry_id, reason=body.reason
     )
-    return inquiry_out(inquiry)
+    return views(db, [inquiry])[0]

@@ -171,6 +171,7 @@ class InquiryOut(BaseModel):
                     "completed_at": "2026-03-09T09:10:00Z",
                     "hiring": "hired",
                     "recheck": None,
+                    "certificate_code": "K7QM-2XPA-91HD",
                 }
             ]
         }
@@ -193,6 +194,11 @@ class InquiryOut(BaseModel):
         description="The candidate's latest re-check of a record_found answer: pending, upheld"
         " or overturned (the answer is then no_record); null if none was asked for",
     )
+    certificate_code: str | None = Field(
+        default=None,
+        description="The verification code of the certificate of the answer in force (null"
+        " until answered): GET /api/v1/certificates/{code} checks it",
+    )
 
 
 def created_out(inquiry: Inquiry, certificate_code: str | None) -> InquiryCreatedOut:
@@ -205,8 +211,10 @@ def created_out(inquiry: Inquiry, certificate_code: str | None) -> InquiryCreate
     )
 
 
-def inquiry_out(inquiry: Inquiry, recheck: str | None = None) -> InquiryOut:
-    """The institution's view of an inquiry (with its latest re-check's status, if any)."""
+def inquiry_out(
+    inquiry: Inquiry, recheck: str | None = None, certificate_code: str | None = None
+) -> InquiryOut:
+    """The institution's view of an inquiry (with its latest re-check and certificate)."""
     return InquiryOut(
         id=inquiry.id,
         reference=inquiry.reference,
@@ -219,4 +227,5 @@ def inquiry_out(inquiry: Inquiry, recheck: str | None = None) -> InquiryOut:
         completed_at=inquiry.completed_at,
         hiring=HiringDecision(inquiry.hiring) if inquiry.hiring else None,
         recheck=RecheckStatus(recheck) if recheck else None,
+        certificate_code=certificate_code,
     )

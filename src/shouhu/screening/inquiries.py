@@ -325,6 +325,14 @@ def _complete(
     issue_certificate(session, inquiry)
 
 
+def engine_score(inquiry: Inquiry) -> float | None:
+    """The engine's score of the best candidate, for the reviewers."""
+    if not inquiry.explanation:
+        return None
+    score = json.loads(inquiry.explanation).get("score")
+    return float(score) if score is not None else None
+
+
 # --- who sees what ------------------------------------------------------------------------------
 
 

@@ -28,6 +28,7 @@ from shouhu.screening import (
     certificate_api,
     compliance_api,
     compliance_pages,
+    match_api,
     recheck_api,
     recheck_pages,
 )
@@ -90,6 +91,7 @@ def create_app(
     app.include_router(registry_api.router, prefix="/api/v1")
     app.include_router(screening_api.router, prefix="/api/v1")
     app.include_router(batch_api.router, prefix="/api/v1")
+    app.include_router(match_api.router, prefix="/api/v1")
     app.include_router(recheck_api.router, prefix="/api/v1")
     app.include_router(certificate_api.api, prefix="/api/v1")
     app.include_router(compliance_api.router, prefix="/api/v1")
