@@ -539,6 +539,9 @@ def main() -> None:
     parser.add_argument(
         "--servers", type=int, help="server processes (default: SQLite 1, PostgreSQL one a core)"
     )
+    parser.add_argument(
+        "--backend", choices=("sqlite", "postgresql"), help="measure only this default backend"
+    )
     parser.add_argument("--url", help="a database URL to measure instead of the defaults")
     args = parser.parse_args()
     pool = int((args.seconds + args.warmup) * POOL_RATE)
@@ -547,6 +550,8 @@ def main() -> None:
         tmp = Path(directory)
         registry, candidates = build_registry(tmp, args.persons, pool, args.hit_share)
         for db in dbs:
+            if args.backend and db.label != args.backend:
+                continue
             print(f"{db.label}: {args.clients} clients, {args.seconds:.0f} s")
             ok = run(db, tmp, registry, candidates, args) and ok
     sys.exit(0 if ok else 1)
