@@ -1,7 +1,7 @@
 """Inquiry load over HTTP (issue 5): concurrent clients against `shouhu serve` on loopback.
 
 Usage: .venv/bin/python bench/inquiry_load.py [--persons 100000] [--clients 50] [--seconds 60]
-       [--warmup 5] [--hit-share 0.05] [--url URL]
+       [--warmup 5] [--hit-share 0.05] [--servers N] [--backend sqlite|postgresql] [--url URL]
 (targets: >= 500 inquiries/s and p99 <= 50 ms on 2 cores, no error, on SQLite and PostgreSQL).
 
 For each backend (a scratch SQLite file, and a scratch PostgreSQL database when
@@ -10,8 +10,12 @@ SHOUHU_TEST_DATABASE_URL is set; or the one `--url` database) it:
 1. imports a synthetic registry (`shouhu.registry.synthetic`) through the registry import;
 2. creates a university (it queries directly: no authority approval, MoE notice 2023), an
    `institution_hr` user and an API token, through the same services as the CLI;
-3. starts the real server as a subprocess, `shouhu serve` on 127.0.0.1 and a free port, as it
-   runs in production: one process (what `shouhu serve` starts), its access log on;
+3. starts the real server as subprocesses, `shouhu serve` on 127.0.0.1 and free ports, as each
+   backend is deployed (`--servers` to choose): SQLite in embedded mode, one process (one
+   writer: a second process would only wait for the write lock, sleeping in SQLite's busy
+   handler); PostgreSQL one process a core (DESIGN §3: stateless processes behind a load
+   balancer; the clients are spread over them as a balancer would). Each process is one
+   uvicorn worker, as `shouhu serve` starts it, with its access log on;
 4. warms up, then has `--clients` clients, each on its own keep-alive HTTP/1.1 connection, send
    POST /api/v1/inquiries back to back for `--seconds`. Every request is about a distinct
    candidate with a valid 18-digit PRC number: `--hit-share` of them registry persons under
@@ -21,7 +25,8 @@ SHOUHU_TEST_DATABASE_URL is set; or the one `--url` database) it:
 5. prints requests, errors (every answer but 201; the first few shown), throughput, latency
    p50/p90/p99/max, answers by kind, the server's peak RSS and CPU time, and the load
    generator's own CPU time (it shares the machine's cores with the server);
-6. stops the server and runs `shouhu audit verify`, printing its result and the events.
+6. stops the servers and runs `shouhu audit verify`, printing its result and the events,
+   and checks that every stored inquiry has its submission event.
 
 Exits non-zero on any error, a failed verification, or a candidate pool used up.
 
