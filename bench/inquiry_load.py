@@ -496,6 +496,29 @@ def server_count(db: Database, chosen: int | None) -> int:
     return 1 if db.url.startswith("sqlite") else os.cpu_count() or 1
 
 
+def machine_cpu() -> tuple[float, float]:
+    """Busy and total CPU seconds of the whole machine so far (all cores, /proc/stat)."""
+    ticks = [int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle and iowait
+    hertz = os.sysconf("SC_CLK_TCK")
+    return (sum(ticks) - idle) / hertz, sum(ticks) / hertz
+
+
+def postgres_cpu() -> float:
+    """CPU seconds used so far by the machine's PostgreSQL server processes (0 without one)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue  # ended meanwhile
+        name, _, rest = text.partition(") ")
+        if name.endswith("(postgres"):
+            fields = rest.split()
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_seconds_of_this_process() -> float:
     """User and system CPU time of this process (the load generator) so far."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -523,10 +546,21 @@ def run(
             print(f"  warm-up: {len(warm.errors):,} errors, the first: {warm.errors[0]}")
         client_before = cpu_seconds_of_this_process()
         server_before = sum(server.cpu_seconds() for server in servers)
+        busy_before, total_before = machine_cpu()
+        postgres_before = postgres_cpu()
         tally = asyncio.run(drive(ports, requests, clients=args.clients, seconds=args.seconds))
         client_cpu = cpu_seconds_of_this_process() - client_before
         server_cpu = sum(server.cpu_seconds() for server in servers) - server_before
+        busy_after, total_after = machine_cpu()
+        postgres = postgres_cpu() - postgres_before
         ok = report(tally, client_cpu=client_cpu, server_cpu=server_cpu, servers=servers)
+        # What else ran: PostgreSQL's processes (its backends serve our requests), the rest.
+        busy, total = busy_after - busy_before, total_after - total_before
+        other = busy - server_cpu - client_cpu - postgres
+        print(
+            f"  machine  {busy / total:.0%} of {os.cpu_count()} cores busy: PostgreSQL"
+            f" {postgres:.1f} s, everything else (not this benchmark) {other:.1f} s"
+        )
     finally:
         for server in servers:
             server.stop()
