@@ -504,19 +504,24 @@ def machine_cpu() -> tuple[float, float]:
     return (sum(ticks) - idle) / hertz, sum(ticks) / hertz
 
 
-def postgres_cpu() -> float:
-    """CPU seconds used so far by the machine's PostgreSQL server processes (0 without one)."""
-    total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+def backend_cpu(database: str) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend serving `database` (by process title)."""
+    found: dict[int, float] = {}
+    for directory in Path("/proc").glob("[0-9]*"):
         try:
-            text = stat.read_text()
+            title = (directory / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            if not title.startswith("postgres: ") or f" {database} " not in title:
+                continue
+            fields = (directory / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue  # ended meanwhile
-        name, _, rest = text.partition(") ")
-        if name.endswith("(postgres"):
-            fields = rest.split()
-            total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
+        found[int(directory.name)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return found
+
+
+def database_name(db: Database) -> str:
+    """The PostgreSQL database's name; empty for SQLite."""
+    return "" if db.url.startswith("sqlite") else db.url.rsplit("/", 1)[1].split("?")[0]
 
 
 def cpu_seconds_of_this_process() -> float:
@@ -547,19 +552,24 @@ def run(
         client_before = cpu_seconds_of_this_process()
         server_before = sum(server.cpu_seconds() for server in servers)
         busy_before, total_before = machine_cpu()
-        postgres_before = postgres_cpu()
+        name = database_name(db)
+        backends_before = backend_cpu(name) if name else {}
         tally = asyncio.run(drive(ports, requests, clients=args.clients, seconds=args.seconds))
         client_cpu = cpu_seconds_of_this_process() - client_before
         server_cpu = sum(server.cpu_seconds() for server in servers) - server_before
         busy_after, total_after = machine_cpu()
-        postgres = postgres_cpu() - postgres_before
+        backends_after = backend_cpu(name) if name else {}
+        # A backend that ended during the run is not counted: the pool keeps them open.
+        postgres = sum(cpu - backends_before.get(pid, 0.0) for pid, cpu in backends_after.items())
         ok = report(tally, client_cpu=client_cpu, server_cpu=server_cpu, servers=servers)
-        # What else ran: PostgreSQL's processes (its backends serve our requests), the rest.
+        # What else ran: the PostgreSQL backends serving these requests, and everyone else.
         busy, total = busy_after - busy_before, total_after - total_before
         other = busy - server_cpu - client_cpu - postgres
+        count = len(tally.latencies)
         print(
-            f"  machine  {busy / total:.0%} of {os.cpu_count()} cores busy: PostgreSQL"
-            f" {postgres:.1f} s, everything else (not this benchmark) {other:.1f} s"
+            f"  machine  {busy / total:.0%} of {os.cpu_count()} cores busy: PostgreSQL backends"
+            f" {postgres:.1f} s ({postgres / max(count, 1) * 1000:.1f} ms a request),"
+            f" everything else (not this benchmark) {other:.1f} s"
         )
     finally:
         for server in servers:
