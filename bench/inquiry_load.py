@@ -1,7 +1,8 @@
 """Inquiry load over HTTP (issue 5): concurrent clients against `shouhu serve` on loopback.
 
 Usage: .venv/bin/python bench/inquiry_load.py [--persons 100000] [--clients 50] [--seconds 60]
-       [--warmup 5] [--hit-share 0.05] [--servers N] [--backend sqlite|postgresql] [--url URL]
+       [--warmup 5] [--hit-share 0.05] [--rate R] [--servers N] [--backend sqlite|postgresql]
+       [--url URL]
 (targets: >= 500 inquiries/s and p99 <= 50 ms on 2 cores, no error, on SQLite and PostgreSQL).
 
 For each backend (a scratch SQLite file, and a scratch PostgreSQL database when
@@ -17,11 +18,13 @@ SHOUHU_TEST_DATABASE_URL is set; or the one `--url` database) it:
    balancer; the clients are spread over them as a balancer would). Each process is one
    uvicorn worker, as `shouhu serve` starts it, with its access log on;
 4. warms up, then has `--clients` clients, each on its own keep-alive HTTP/1.1 connection, send
-   POST /api/v1/inquiries back to back for `--seconds`. Every request is about a distinct
-   candidate with a valid 18-digit PRC number: `--hit-share` of them registry persons under
-   their registered name and number, the rest persons the registry does not hold (a few of
-   whom share a registry person's name and birth date, and so go to review). No candidate is
-   asked about twice in a run: the 30-day repeat rule would answer from the earlier inquiry;
+   POST /api/v1/inquiries back to back for `--seconds` (or, with `--rate`, that many requests a
+   second together, evenly spaced, latency counted from when each was due). Every request is
+   about a distinct candidate with a valid 18-digit PRC number: `--hit-share` of them registry
+   persons under their registered name and number, the rest persons the registry does not hold
+   (a few of whom share a registry person's name and birth date, and so go to review). No
+   candidate is asked about twice in a run: the 30-day repeat rule would answer from the
+   earlier inquiry;
 5. prints requests, errors (every answer but 201; the first few shown), throughput, latency
    p50/p90/p99/max, answers by kind, the server's peak RSS and CPU time, and the load
    generator's own CPU time (it shares the machine's cores with the server);
@@ -377,11 +380,30 @@ async def _exchange(
     return status, body, keep
 
 
-async def client(port: int, requests: Iterator[bytes], deadline: float, tally: Tally) -> None:
-    """One HR system's connection: requests back to back until the deadline."""
+@dataclass(frozen=True)
+class Pace:
+    """When a client sends: back to back (`interval` 0), or on a fixed schedule."""
+
+    first: float  # perf_counter time of the first send
+    interval: float = 0.0  # seconds between this client's sends; 0: as soon as answered
+
+
+async def client(
+    port: int, requests: Iterator[bytes], deadline: float, tally: Tally, pace: Pace
+) -> None:
+    """One HR system's connection: requests until the deadline, back to back or paced."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    due = pace.first
     try:
         while (now := time.perf_counter()) < deadline:
+            if pace.interval:
+                if due >= deadline:
+                    break
+                if due > now:
+                    await asyncio.sleep(due - now)
+                # Latency counts from when the request was due, not sent: a server that falls
+                # behind its arrivals is charged for the wait (no coordinated omission).
+                now, due = due, due + pace.interval
             request = next(requests, None)
             if request is None:
                 tally.exhausted = True
@@ -405,13 +427,28 @@ async def client(port: int, requests: Iterator[bytes], deadline: float, tally: T
 
 
 async def drive(
-    ports: list[int], requests: Iterator[bytes], *, clients: int, seconds: float
+    ports: list[int],
+    requests: Iterator[bytes],
+    *,
+    clients: int,
+    seconds: float,
+    rate: float = 0.0,
 ) -> Tally:
-    """`clients` connections for `seconds`, spread over the servers; what they saw."""
+    """`clients` connections for `seconds`, spread over the servers; what they saw.
+
+    With `rate`, the clients together send that many requests a second, evenly spaced;
+    otherwise each sends its next request as soon as the last is answered.
+    """
     tally = Tally(first_started=time.perf_counter())
     deadline = tally.first_started + seconds
+
+    def pace(n: int) -> Pace:
+        if not rate:
+            return Pace(tally.first_started)
+        return Pace(tally.first_started + n / rate, interval=clients / rate)
+
     await asyncio.gather(
-        *(client(ports[n % len(ports)], requests, deadline, tally) for n in range(clients))
+        *(client(ports[n % len(ports)], requests, deadline, tally, pace(n)) for n in range(clients))
     )
     return tally
 
@@ -546,7 +583,9 @@ def run(
         for server in servers:
             wait_ready(server)
         ports = [server.port for server in servers]
-        warm = asyncio.run(drive(ports, requests, clients=args.clients, seconds=args.warmup))
+        warm = asyncio.run(
+            drive(ports, requests, clients=args.clients, seconds=args.warmup, rate=args.rate)
+        )
         if warm.errors:
             print(f"  warm-up: {len(warm.errors):,} errors, the first: {warm.errors[0]}")
         client_before = cpu_seconds_of_this_process()
@@ -554,7 +593,9 @@ def run(
         busy_before, total_before = machine_cpu()
         name = database_name(db)
         backends_before = backend_cpu(name) if name else {}
-        tally = asyncio.run(drive(ports, requests, clients=args.clients, seconds=args.seconds))
+        tally = asyncio.run(
+            drive(ports, requests, clients=args.clients, seconds=args.seconds, rate=args.rate)
+        )
         client_cpu = cpu_seconds_of_this_process() - client_before
         server_cpu = sum(server.cpu_seconds() for server in servers) - server_before
         busy_after, total_after = machine_cpu()
@@ -586,6 +627,12 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=5.0, help="unmeasured run first")
     parser.add_argument("--hit-share", type=float, default=0.05, help="candidates in registry")
     parser.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        help="requests/s the clients send together, evenly spaced (default: back to back)",
+    )
+    parser.add_argument(
         "--servers", type=int, help="server processes (default: SQLite 1, PostgreSQL one a core)"
     )
     parser.add_argument(
@@ -601,7 +648,8 @@ def main() -> None:
         for db in dbs:
             if args.backend and db.label != args.backend:
                 continue
-            print(f"{db.label}: {args.clients} clients, {args.seconds:.0f} s")
+            paced = f", {args.rate:g} requests/s offered" if args.rate else ", back to back"
+            print(f"{db.label}: {args.clients} clients{paced}, {args.seconds:.0f} s")
             ok = run(db, tmp, registry, candidates, args) and ok
     sys.exit(0 if ok else 1)
 
