@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import event as sa_event
 from sqlalchemy import select
 
 from shouhu.core import migrate
@@ -81,6 +82,30 @@ def test_appended_events_form_a_valid_chain(session: Session) -> None:
         events[-1].seq,
         events[-1].entry_hash,
     )
+
+
+def test_an_append_is_three_statements_after_the_callers_own(session: Session) -> None:
+    # The chain head serialises every writer (bench/inquiry_load.py): an append claims the
+    # head and reads it in one statement, inserts the entry and moves the head, no more.
+    record(session, actor=HR, action="inquiry:submit")  # the transaction has begun
+    statements: list[str] = []
+
+    def seen(*args: object) -> None:
+        statements.append(str(args[2]).split()[0].upper())
+
+    engine = session.get_bind()
+    sa_event.listen(engine, "before_cursor_execute", seen)
+    try:
+        appended = record(session, actor=HR, action="inquiry:lookup", details={"n": 1})
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", seen)
+    assert statements == ["UPDATE", "INSERT", "UPDATE"]
+    stored = session.execute(
+        select(AuditEvent.entry_hash).where(AuditEvent.seq == appended.seq)
+    ).scalar_one()
+    assert stored == appended.entry_hash == EntryFields.of(appended).digest()
+    head = session.execute(select(AuditHead.seq, AuditHead.entry_hash)).one()
+    assert (head.seq, head.entry_hash) == (appended.seq, appended.entry_hash)
 
 
 def test_an_entry_records_who_did_what_to_which_object(session: Session) -> None:

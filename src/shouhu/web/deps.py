@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import hmac
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
+from weakref import WeakKeyDictionary
 
+import anyio
+from anyio.lowlevel import RunVar
 from fastapi import Depends, Request
+from fastapi.concurrency import contextmanager_in_threadpool
 from fastapi.dependencies.models import Dependant
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from shouhu.accounts.authentication import NextStep, next_step
@@ -65,11 +70,46 @@ def _refresh_keyring(request: Request, session: Session) -> None:
     refresh_if_rotated(session, state.master_key)
 
 
-def get_db(request: Request) -> Iterator[Session]:
-    """One transaction per request, committed before the response is sent."""
+# Request transactions one process runs at once; the others wait in the event loop, holding
+# no thread. A transaction holds the SQLite write lock (or a pooled connection and the audit
+# chain head) across several thread-pool hops: with more of them than threads (40) or pooled
+# connections, the holder waits for a thread or a connection that its waiters hold, a stall
+# until busy_timeout or pool_timeout (bench/inquiry_load.py, 50 clients: 10 s and 30 s, then
+# 500s). SQLite has one writer: a second transaction would only sleep in SQLite's busy handler.
+# PostgreSQL overlaps one request's commit (its WAL flush) with the others' work; beyond four,
+# the requests waiting for the audit chain head take the GIL from the one holding it (two
+# processes, 50 clients: 2, 4, 8, 16 slots gave 107, 116, 108, 91 inquiries/s).
+TRANSACTION_SLOTS: Final = {"sqlite": 1, "postgresql": 4}
+_slots: RunVar[WeakKeyDictionary[object, anyio.Semaphore]] = RunVar("shouhu_transaction_slots")
+
+
+def _transaction_slots(request: Request) -> anyio.Semaphore:
+    """The app's semaphore in this event loop (TestClient runs one loop per client)."""
+    by_app = _slots.get(None)
+    if by_app is None:
+        by_app = WeakKeyDictionary()
+        _slots.set(by_app)
+    slots = by_app.get(request.app)
+    if slots is None:
+        engine: Engine = request.app.state.engine
+        slots = by_app[request.app] = anyio.Semaphore(TRANSACTION_SLOTS.get(engine.name, 4))
+    return slots
+
+
+@contextmanager
+def _request_transaction(request: Request) -> Iterator[Session]:
     factory: sessionmaker[Session] = request.app.state.sessions
     with transaction(factory) as session:
         _refresh_keyring(request, session)
+        yield session
+
+
+async def get_db(request: Request) -> AsyncIterator[Session]:
+    """One transaction per request, committed before the response is sent."""
+    async with (
+        _transaction_slots(request),
+        contextmanager_in_threadpool(_request_transaction(request)) as session,
+    ):
         yield session
 
 

@@ -6,9 +6,9 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Final, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.orm import Session
 
 from shouhu.core.audit.models import AuditEvent, AuditHead
@@ -81,18 +81,30 @@ def canonical_details(details: dict[str, Any] | None) -> str:
     )
 
 
+# Built once: a statement's cache key is computed once per statement object, and values passed
+# at execution are plain parameters, so an append costs three cached statements.
+_HEAD: Final = cast("Table", AuditHead.__table__)
+_CLAIM: Final = (
+    update(_HEAD)
+    .where(_HEAD.c.id == HEAD_ROW_ID)
+    .values(seq=_HEAD.c.seq + 1)
+    .returning(_HEAD.c.seq, _HEAD.c.entry_hash)
+)
+_APPEND: Final = insert(cast("Table", AuditEvent.__table__))
+_SET_HEAD_HASH: Final = (
+    update(_HEAD).where(_HEAD.c.id == HEAD_ROW_ID).values(entry_hash=bindparam("head_hash"))
+)
+
+
 def _claim_head(session: Session) -> tuple[int, str]:
     # Updating the head row first takes its row lock on PostgreSQL and the write lock on
-    # SQLite, so concurrent writers are serialised before anyone reads the head.
-    bumped = session.execute(
-        update(AuditHead).where(AuditHead.id == HEAD_ROW_ID).values(seq=AuditHead.seq + 1)
-    )
-    if bumped.rowcount != 1:  # type: ignore[attr-defined]
+    # SQLite, so concurrent writers are serialised before anyone reads the head. RETURNING
+    # reads it in the same statement. Core statements on the session's connection: no head
+    # object is ever loaded into a session, so the ORM has nothing to keep in step.
+    head = session.connection().execute(_CLAIM).one_or_none()
+    if head is None:
         # The first migration creates the head row; its absence means the table was tampered.
         raise RuntimeError("the audit chain head row is missing")
-    head = session.execute(
-        select(AuditHead.seq, AuditHead.entry_hash).where(AuditHead.id == HEAD_ROW_ID)
-    ).one()
     return int(head.seq), str(head.entry_hash)
 
 
@@ -126,10 +138,10 @@ def record(
         prev_hash=prev_hash,
     )
     entry_hash = fields.digest()
-    event = AuditEvent(**fields.__dict__, entry_hash=entry_hash)
-    session.add(event)
-    session.execute(
-        update(AuditHead).where(AuditHead.id == HEAD_ROW_ID).values(entry_hash=entry_hash)
-    )
+    values = {**fields.__dict__, "entry_hash": entry_hash}
+    connection = session.connection()
+    connection.execute(_APPEND, values)
+    connection.execute(_SET_HEAD_HASH, {"head_hash": entry_hash})
+    # The caller's pending changes are flushed here, as they always were by an append.
     session.flush()
-    return event
+    return AuditEvent(**values)
