@@ -367,6 +367,12 @@ def refuse_batch(
 # --- the runner's side: claim, read, answer a chunk -----------------------------------------------
 
 
+def work_waiting(session: Session) -> bool:
+    """Whether any batch waits for a runner, or is held by one (a read: no write lock taken)."""
+    waiting = InquiryBatch.status.in_([BatchStatus.QUEUED.value, BatchStatus.RUNNING.value])
+    return session.scalar(select(InquiryBatch.id).where(waiting).limit(1)) is not None
+
+
 def claim_batch(session: Session, *, owner: str, lease_seconds: int) -> uuid.UUID | None:
     """Take the oldest batch waiting for a runner (or whose runner's lease ran out)."""
     now = utcnow()
