@@ -31,9 +31,7 @@ if TYPE_CHECKING:
     from shouhu.accounts.models import User
 
 API = "/api/v1/inquiry-batches"
-# The inquiry API's fixtures: its app, client and scene (an authority, schools, a university).
-app = test_inquiry_api.app
-client = test_inquiry_api.client
+# The inquiry API's scene (an authority, schools, a university); app and client: conftest.py.
 scene = test_inquiry_api.scene
 
 

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,12 +15,10 @@ from httpx import Response
 from hypothesis import HealthCheck, given, settings
 from schemathesis import checks
 from schemathesis.generation import GenerationMode
-from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from shouhu.core.audit.models import AuditEvent
-from shouhu.core.settings import Settings
-from shouhu.web.app import create_app
 from tests.factories.accounts import api_token
 from tests.factories.compliance import Tree, at, stored_inquiry, supervision_tree
 from tests.registry.test_api import audit_head
@@ -47,18 +43,6 @@ INSTITUTION_KEYS = {
     "turnaround",
     "flags",
 }
-
-
-@pytest.fixture
-def app(session_factory: sessionmaker[Session], migrated_engine: Engine, tmp_path: Path) -> FastAPI:
-    settings = Settings(env="test", data_dir=tmp_path, secure_cookies=True)
-    return create_app(settings=settings, sessions=session_factory, engine=migrated_engine)
-
-
-@pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app, base_url="https://testserver", follow_redirects=False) as c:
-        yield c
 
 
 @dataclass

@@ -4,27 +4,23 @@ refusals, the repeats, the list, and every route's rows of the authorisation mat
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx import Response
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from shouhu.accounts.models import Organisation, User
 from shouhu.accounts.roles import OrgType, Permission, Role
 from shouhu.core.audit.models import AuditEvent
-from shouhu.core.settings import Settings
 from shouhu.identity.prc_id import latest_possible_date
 from shouhu.screening import inquiries
 from shouhu.screening.models import Inquiry
-from shouhu.web.app import create_app
 from tests.factories.accounts import api_token, make_org, make_user
 from tests.factories.lifecycle import principal_of
 from tests.factories.registry import import_rows, prc_number, registry_row
@@ -63,20 +59,6 @@ def body(number: str, *, name: str = "王小明", **extra: Any) -> dict[str, Any
         "reference": "HR-0042",
         **extra,
     }
-
-
-@pytest.fixture
-def app(session_factory: sessionmaker[Session], migrated_engine: Engine, tmp_path: Path) -> FastAPI:
-    """The application as tests/web/conftest.py builds it, joined to the test's transaction."""
-    settings = Settings(env="test", data_dir=tmp_path, secure_cookies=True)
-    return create_app(settings=settings, sessions=session_factory, engine=migrated_engine)
-
-
-@pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
-    """An HTTPS client that does not follow redirects."""
-    with TestClient(app, base_url="https://testserver", follow_redirects=False) as c:
-        yield c
 
 
 @dataclass

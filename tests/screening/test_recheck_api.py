@@ -4,26 +4,22 @@ refusals with their problem documents; and the routes' rows of the authorisation
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx import Response
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from shouhu.accounts.models import User
 from shouhu.accounts.roles import OrgType, Permission, Role
 from shouhu.core.audit.models import AuditEvent
-from shouhu.core.settings import Settings
 from shouhu.identity.prc_id import latest_possible_date
 from shouhu.screening import inquiries
-from shouhu.web.app import create_app
 from tests.factories.accounts import api_token, make_org, make_user
 from tests.factories.lifecycle import principal_of
 from tests.factories.registry import import_rows, prc_number, registry_row
@@ -56,20 +52,6 @@ RECHECK_KEYS = {
     "answer",
     "certificate_code",
 }
-
-
-@pytest.fixture
-def app(session_factory: sessionmaker[Session], migrated_engine: Engine, tmp_path: Path) -> FastAPI:
-    """The application, joined to the test's transaction."""
-    settings = Settings(env="test", data_dir=tmp_path, secure_cookies=True)
-    return create_app(settings=settings, sessions=session_factory, engine=migrated_engine)
-
-
-@pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
-    """An HTTPS client that does not follow redirects."""
-    with TestClient(app, base_url="https://testserver", follow_redirects=False) as c:
-        yield c
 
 
 @dataclass

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from shouhu.accounts.models import Organisation
 from shouhu.accounts.policies import allows
 from shouhu.accounts.roles import OrgType, Permission
+from shouhu.accounts.scope import authority_subtree
 from shouhu.core.errors import DomainError, NotFoundError
 from shouhu.core.i18n import N_, gettext
 from shouhu.registry.policy import InquiryPurpose
@@ -63,25 +64,20 @@ def _labels() -> dict[str, Any]:
 
 def _supervised(db: Session, me: SignedIn) -> list[tuple[str, str]]:
     """The institutions an officer's authority may run batches for (its whole subtree)."""
-    if not allows(me.principal, Permission.INQUIRY_APPROVE):
+    org = me.principal.organisation_id
+    if org is None or not allows(me.principal, Permission.INQUIRY_APPROVE):
         return []
-    found: list[tuple[str, str]] = []
-    frontier = [me.principal.organisation_id]
-    for _depth in range(10):  # an organisation tree is a few levels deep
-        children = list(
-            db.execute(
-                select(Organisation.id, Organisation.name, Organisation.type).where(
-                    Organisation.parent_id.in_(frontier), Organisation.active.is_(True)
-                )
-            )
+    tree = authority_subtree(org)
+    rows = db.execute(
+        select(Organisation.id, Organisation.name)
+        .where(
+            Organisation.id.in_(select(tree.c.id)),
+            Organisation.type == OrgType.INSTITUTION.value,
+            Organisation.active.is_(True),
         )
-        if not children:
-            break
-        found += [
-            (str(oid), name) for oid, name, kind in children if kind == OrgType.INSTITUTION.value
-        ]
-        frontier = [oid for oid, _, _ in children]
-    return sorted(found, key=lambda item: item[1])
+        .order_by(Organisation.name)
+    )
+    return [(str(oid), name) for oid, name in rows]
 
 
 def _institution_names(db: Session, rows: list[InquiryBatch]) -> dict[uuid.UUID, str]:

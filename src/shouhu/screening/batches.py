@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from shouhu.accounts.models import Organisation, User
 from shouhu.accounts.policies import allows, require
 from shouhu.accounts.roles import OrgType, Permission
+from shouhu.accounts.scope import authority_subtree
 from shouhu.accounts.users import principal_for
 from shouhu.core.audit.chain import record as audit_record
 from shouhu.core.crypto.fields import open_sealed
@@ -44,6 +45,7 @@ from shouhu.core.errors import (
     ValidationFailedError,
 )
 from shouhu.core.principal import Principal
+from shouhu.core.readable import one_readable
 from shouhu.core.settings import Settings
 from shouhu.core.tabular import TableFileError, check_header, file_error, is_blank, rows_of
 from shouhu.identity.prc_id import latest_possible_date
@@ -177,16 +179,10 @@ def _count_rows(name: str, content: bytes, limit: int) -> int:
     return count
 
 
-def _supervises(authority_id: uuid.UUID, org: Organisation) -> bool:
+def _supervises(session: Session, authority_id: uuid.UUID, org: Organisation) -> bool:
     """Whether the organisation is below the authority in the organisation tree."""
-    current = org.parent
-    depth = 0
-    while current is not None and depth < 50:  # noqa: PLR2004 - a tree is never that deep
-        if current.id == authority_id:
-            return True
-        current = current.parent
-        depth += 1
-    return False
+    tree = authority_subtree(authority_id)
+    return session.scalar(select(tree.c.id).where(tree.c.id == org.id)) is not None
 
 
 def _batch_institution(
@@ -203,7 +199,7 @@ def _batch_institution(
         not allows(actor, Permission.INQUIRY_APPROVE)
         or institution is None
         or institution.type != OrgType.INSTITUTION.value
-        or not _supervises(own.id, institution)
+        or not _supervises(session, own.id, institution)
     ):
         raise ValidationFailedError(
             "Choose an institution that your authority supervises.", field="institution"
@@ -303,12 +299,7 @@ def get_batch(
 ) -> InquiryBatch:
     """One batch the principal may see, or NotFoundError (as one that does not exist)."""
     statement = readable_batches(principal).where(InquiryBatch.id == batch_id)
-    if lock:
-        statement = statement.with_for_update()
-    found = session.scalar(statement)
-    if found is None:
-        raise NotFoundError("Batch not found.")
-    return found
+    return one_readable(session, statement, "Batch not found.", lock=lock)
 
 
 # --- the authority's approval ---------------------------------------------------------------------

@@ -34,6 +34,7 @@ from shouhu.core.errors import (
     ValidationFailedError,
 )
 from shouhu.core.principal import Principal
+from shouhu.core.readable import one_readable
 from shouhu.core.settings import Settings
 from shouhu.identity.prc_id import latest_possible_date
 from shouhu.matching.engine import Outcome
@@ -354,12 +355,7 @@ def get_inquiry(
 ) -> Inquiry:
     """One inquiry the principal may see, or NotFoundError (as one that does not exist)."""
     statement = readable_inquiries(principal).where(Inquiry.id == inquiry_id)
-    if lock:
-        statement = statement.with_for_update()
-    found = session.scalar(statement)
-    if found is None:
-        raise NotFoundError("Inquiry not found.")
-    return found
+    return one_readable(session, statement, "Inquiry not found.", lock=lock)
 
 
 # --- the authority's approval -------------------------------------------------------------------

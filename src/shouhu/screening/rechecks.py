@@ -37,6 +37,7 @@ from shouhu.core.database import utcnow
 from shouhu.core.errors import ConflictError, ForbiddenError, NotFoundError, ValidationFailedError
 from shouhu.core.i18n import N_
 from shouhu.core.principal import Principal
+from shouhu.core.readable import one_readable
 from shouhu.identity.prc_id import latest_possible_date
 from shouhu.registry.lifecycle import MAX_SCAN_BYTES, SCAN_SIGNATURES, Scan
 from shouhu.registry.policy import RELEASED, InquiryPurpose
@@ -171,12 +172,7 @@ def get_recheck(
 ) -> InquiryRecheck:
     """One re-check the principal may see, or NotFoundError (as one that does not exist)."""
     statement = readable_rechecks(principal).where(InquiryRecheck.id == recheck_id)
-    if lock:
-        statement = statement.with_for_update()
-    found = session.scalar(statement)
-    if found is None:
-        raise NotFoundError("Re-check not found.")
-    return found
+    return one_readable(session, statement, "Re-check not found.", lock=lock)
 
 
 def contestable_inquiries(principal: Principal) -> Select[Inquiry]:
