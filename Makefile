@@ -64,5 +64,5 @@ docs: $(VENV)/.runtime-installed
 # Refresh the translation template after adding strings (the test suite names missing ones).
 messages: $(VENV)/.test-installed
 	mkdir -p var
-	$(BIN)/pybabel extract -F babel.cfg -k N_ -k ValidationFailedError -k NotFoundError -k ForbiddenError -k AuthenticationError -k ConflictError -k DomainError -k PageAuthError -k CsrfError -k one_readable:3 -k PasswordChangeRequiredError -o var/messages.pot src/shouhu
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k ValidationFailedError -k NotFoundError -k ForbiddenError -k AuthenticationError -k ConflictError -k DomainError -k PageAuthError -k CsrfError -k PasswordChangeRequiredError -o var/messages.pot src/shouhu
 	$(BIN)/pybabel update -i var/messages.pot -d src/shouhu/locale -l zh_CN --no-fuzzy-matching

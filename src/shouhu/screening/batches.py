@@ -44,6 +44,7 @@ from shouhu.core.errors import (
     NotFoundError,
     ValidationFailedError,
 )
+from shouhu.core.i18n import N_
 from shouhu.core.principal import Principal
 from shouhu.core.readable import one_readable
 from shouhu.core.settings import Settings
@@ -299,7 +300,7 @@ def get_batch(
 ) -> InquiryBatch:
     """One batch the principal may see, or NotFoundError (as one that does not exist)."""
     statement = readable_batches(principal).where(InquiryBatch.id == batch_id)
-    return one_readable(session, statement, "Batch not found.", lock=lock)
+    return one_readable(session, statement, N_("Batch not found."), lock=lock)
 
 
 # --- the authority's approval ---------------------------------------------------------------------

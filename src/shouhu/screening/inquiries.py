@@ -33,6 +33,7 @@ from shouhu.core.errors import (
     NotFoundError,
     ValidationFailedError,
 )
+from shouhu.core.i18n import N_
 from shouhu.core.principal import Principal
 from shouhu.core.readable import one_readable
 from shouhu.core.settings import Settings
@@ -355,7 +356,7 @@ def get_inquiry(
 ) -> Inquiry:
     """One inquiry the principal may see, or NotFoundError (as one that does not exist)."""
     statement = readable_inquiries(principal).where(Inquiry.id == inquiry_id)
-    return one_readable(session, statement, "Inquiry not found.", lock=lock)
+    return one_readable(session, statement, N_("Inquiry not found."), lock=lock)
 
 
 # --- the authority's approval -------------------------------------------------------------------

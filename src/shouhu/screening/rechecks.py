@@ -172,7 +172,7 @@ def get_recheck(
 ) -> InquiryRecheck:
     """One re-check the principal may see, or NotFoundError (as one that does not exist)."""
     statement = readable_rechecks(principal).where(InquiryRecheck.id == recheck_id)
-    return one_readable(session, statement, "Re-check not found.", lock=lock)
+    return one_readable(session, statement, N_("Re-check not found."), lock=lock)
 
 
 def contestable_inquiries(principal: Principal) -> Select[Inquiry]:
