@@ -15,7 +15,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import select
 
 from shouhu.core import migrate
-from shouhu.core.audit.chain import GENESIS_HASH, EntryFields, record
+from shouhu.core.audit.chain import GENESIS_HASH, EntryFields, Event, record, record_last
 from shouhu.core.audit.checkpoint import (
     Checkpoint,
     CheckpointError,
@@ -106,6 +106,53 @@ def test_an_append_is_three_statements_after_the_callers_own(session: Session) -
     assert stored == appended.entry_hash == EntryFields.of(appended).digest()
     head = session.execute(select(AuditHead.seq, AuditHead.entry_hash)).one()
     assert (head.seq, head.entry_hash) == (appended.seq, appended.entry_hash)
+
+
+def test_events_appended_last_claim_the_head_once_after_the_callers_changes(
+    session: Session,
+) -> None:
+    # A request that appends its events last holds PostgreSQL's chain head only from the
+    # claim to its commit: the caller's pending changes are flushed first, then one claim,
+    # one multi-row insert and one move of the head, whatever the number of events.
+    record(session, actor=HR, action="inquiry:submit")  # the transaction has begun
+    session.add(AuditHead(id=2, seq=0, entry_hash=GENESIS_HASH))  # a pending change to flush
+    statements: list[str] = []
+
+    def seen(*args: object) -> None:
+        statements.append(" ".join(str(args[2]).split()[:3]).upper())
+
+    engine = session.get_bind()
+    sa_event.listen(engine, "before_cursor_execute", seen)
+    try:
+        appended = record_last(
+            session,
+            actor=HR,
+            events=[
+                Event("inquiry:submit", object_type="inquiry", object_id=1),
+                Event("inquiry:lookup", object_type="inquiry", object_id=1, details={"n": 1}),
+                Event("inquiry:lookup", outcome="failure", object_type="inquiry", object_id=2),
+            ],
+        )
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", seen)
+    assert [s.split()[0] for s in statements] == ["INSERT", "UPDATE", "INSERT", "UPDATE"]
+    assert statements[0].startswith("INSERT INTO AUDIT_HEAD")
+    assert [e.seq for e in appended] == [appended[0].seq + i for i in range(3)]
+    assert [(e.action, e.outcome) for e in appended] == [
+        ("web:inquiry:submit", "success"),
+        ("web:inquiry:lookup", "success"),
+        ("web:inquiry:lookup", "failure"),
+    ]
+    chain = _chain(session)
+    assert chain[-3:] == [session.get(AuditEvent, e.seq) for e in appended]
+    for earlier, later in itertools.pairwise(chain):
+        assert later.prev_hash == earlier.entry_hash
+    for stored, returned in zip(chain[-3:], appended, strict=True):
+        assert stored.entry_hash == returned.entry_hash == EntryFields.of(stored).digest()
+    head = session.execute(select(AuditHead.seq, AuditHead.entry_hash).where(AuditHead.id == 1))
+    assert head.one() == (appended[-1].seq, appended[-1].entry_hash)
+    result = verify_chain(session)
+    assert result.intact, result.problem
 
 
 def test_an_entry_records_who_did_what_to_which_object(session: Session) -> None:

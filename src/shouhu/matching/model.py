@@ -12,7 +12,7 @@ import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -119,7 +119,17 @@ def parse_model(document: Mapping[str, Any], source: str) -> MatchModel:
 
 
 def load_model(path: Path) -> MatchModel:
-    """Read a weights file."""
+    """Read a weights file (parsed again only when it changes: every inquiry asks for it)."""
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise WeightsError(f"{path}: {exc}") from exc
+    return _parsed_model(path, stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=8)
+def _parsed_model(path: Path, _mtime_ns: int, _size: int) -> MatchModel:
+    """A weights file's model; the file's time and size are the cache's key."""
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:

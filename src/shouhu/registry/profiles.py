@@ -10,9 +10,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date
-from typing import Any, Final
+from typing import Any, Final, cast
 
-from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy import Table, delete, func, insert, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from shouhu.core.audit.chain import record as audit_record
@@ -118,9 +118,18 @@ def count_stale(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(RegistryPerson).where(_stale())) or 0
 
 
+_PERSONS: Final = cast("Table", RegistryPerson.__table__)
+# Built once: every inquiry asks it (a statement's cache key is computed once per object).
+_ANY_STALE: Final = (
+    select(_PERSONS.c.id)
+    .where(or_(_PERSONS.c.keys_version.is_(None), _PERSONS.c.keys_version < KEYS_VERSION))
+    .limit(1)
+)
+
+
 def has_stale(session: Session) -> bool:
     """Whether any person needs `rebuild_stale` before screening can trust the keys."""
-    return session.scalar(select(RegistryPerson.id).where(_stale()).limit(1)) is not None
+    return session.connection().scalar(_ANY_STALE) is not None
 
 
 def rebuild_batch(session: Session, *, actor: Principal) -> int:

@@ -33,7 +33,7 @@ from shouhu.screening.api_schemas import (
     created_out,
     inquiry_out,
 )
-from shouhu.screening.certificates import current_certificate, display_code
+from shouhu.screening.certificates import current_code, display_code
 from shouhu.screening.inquiries import InquiryInvalidError
 from shouhu.screening.models import Certificate, Inquiry, InquiryStatus
 from shouhu.screening.recheck_models import InquiryRecheck
@@ -232,8 +232,8 @@ def submit_inquiry(
         inquiry = inquiries.submit_inquiry(
             db, actor=principal, request=body.request(), settings=settings
         )
-    certificate = current_certificate(db, inquiry.id)
-    return created_out(inquiry, display_code(certificate.code) if certificate else None)
+    code = current_code(db, inquiry.id)
+    return created_out(inquiry, display_code(code) if code else None)
 
 
 @router.get("", response_model=list[InquiryOut], responses=LIST_ERRORS)

@@ -14,9 +14,9 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from shouhu.accounts.models import Organisation
@@ -91,7 +91,7 @@ def new_certificate(
     }
     return Certificate(
         code=code,
-        inquiry_id=inquiry.id,
+        inquiry=inquiry,
         document=canonical_json(document).decode(),
         signature=sign(document),
         key_id=current_keyring().signing_key_id,
@@ -106,6 +106,18 @@ def current_certificate(session: Session, inquiry_id: Any) -> Certificate | None
             Certificate.inquiry_id == inquiry_id, Certificate.superseded_at.is_(None)
         )
     )
+
+
+_CERTIFICATES: Final = cast("Table", Certificate.__table__)
+_CURRENT_CODE: Final = select(_CERTIFICATES.c.code).where(
+    _CERTIFICATES.c.inquiry_id == bindparam("inquiry"), _CERTIFICATES.c.superseded_at.is_(None)
+)
+
+
+def current_code(session: Session, inquiry_id: Any) -> str | None:
+    """The code of the inquiry's certificate in force (a statement built once: every answer)."""
+    code = session.connection().scalar(_CURRENT_CODE, {"inquiry": inquiry_id})
+    return str(code) if code is not None else None
 
 
 @dataclass(frozen=True)

@@ -15,15 +15,16 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Final
+from typing import Final, cast
 
 from pydantic import ValidationError
-from sqlalchemy import Select, false, func, or_, select
+from sqlalchemy import Select, Table, bindparam, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from shouhu.accounts.models import Organisation
 from shouhu.accounts.policies import allows, require
 from shouhu.accounts.roles import InstitutionKind, OrgType, Permission
+from shouhu.core.audit.chain import Event, record_last
 from shouhu.core.audit.chain import record as audit_record
 from shouhu.core.database import utcnow
 from shouhu.core.errors import (
@@ -45,7 +46,7 @@ from shouhu.registry.policy import InquiryPurpose
 from shouhu.registry.schemas import Reason
 from shouhu.screening.certificates import issue_certificate, new_certificate
 from shouhu.screening.models import HiringDecision, Inquiry, InquiryAnswer, InquiryStatus
-from shouhu.screening.queries import InvalidQuery, parse_query
+from shouhu.screening.queries import InvalidQuery, ValidQuery, parse_query
 from shouhu.screening.service import (
     Matcher,
     ScreeningResult,
@@ -144,16 +145,62 @@ def authority_of(institution: Organisation) -> Organisation | None:
 
 def needs_approval(institution: Organisation, authority: Organisation | None) -> bool:
     """Whether the institution's inquiries wait for its authority (MoE notice 2023)."""
-    if institution.type != OrgType.INSTITUTION.value or institution.kind not in APPROVED_KINDS:
+    return _needs_approval(
+        institution.type,
+        institution.kind,
+        authority.inquiry_approval_required if authority is not None else None,
+    )
+
+
+def _needs_approval(org_type: str, kind: str | None, authority_requires: bool | None) -> bool:
+    """`needs_approval` on the values it reads (`authority_requires` None: no authority)."""
+    if org_type != OrgType.INSTITUTION.value or kind not in APPROVED_KINDS:
         return False  # authorities, universities and other bodies query directly
-    if authority is None:
+    if authority_requires is None:
         # A school's inquiry is its authority's to run (MoE notice 2023): without one on record
         # there is nobody to approve it, and running it unapproved would skip that check.
         raise ConflictError(
             "Your institution has no supervising education authority on record; ask the"
             " operator to attach it to its authority."
         )
-    return authority.inquiry_approval_required
+    return authority_requires
+
+
+@dataclass(frozen=True, slots=True)
+class Supervision:
+    """An institution as its inquiries need it: its name, its authority, whether it approves."""
+
+    name: str
+    authority_id: uuid.UUID | None
+    needs_approval: bool
+
+
+# Built once, as the audit appends are: the submission path runs them for every inquiry.
+_ORGANISATIONS: Final = cast("Table", Organisation.__table__)
+_ORGANISATION: Final = select(
+    _ORGANISATIONS.c.name,
+    _ORGANISATIONS.c.type,
+    _ORGANISATIONS.c.kind,
+    _ORGANISATIONS.c.parent_id,
+    _ORGANISATIONS.c.inquiry_approval_required,
+).where(_ORGANISATIONS.c.id == bindparam("id"))
+
+
+def supervision_of(session: Session, institution_id: uuid.UUID) -> Supervision:
+    """The institution's name and nearest education authority above it (as `authority_of`)."""
+    connection = session.connection()
+    institution = connection.execute(_ORGANISATION, {"id": institution_id}).one()
+    authority_id, requires, current = None, None, institution.parent_id
+    for _ in range(50):  # a tree is never that deep
+        if current is None:
+            break
+        row = connection.execute(_ORGANISATION, {"id": current}).one()
+        if row.type == OrgType.EDUCATION_AUTHORITY.value:
+            authority_id, requires = current, bool(row.inquiry_approval_required)
+            break
+        current = row.parent_id
+    approval = _needs_approval(institution.type, institution.kind, requires)
+    return Supervision(institution.name, authority_id, approval)
 
 
 def serialise_candidate(
@@ -166,10 +213,28 @@ def serialise_candidate(
     PostgreSQL takes a transaction-scoped advisory lock on the (institution, candidate,
     purpose) key.
     """
-    if session.get_bind().dialect.name != "postgresql":
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
         return
-    key = f"inquiry|{institution_id}|{index}|{purpose}"
-    session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
+    connection.execute(_CANDIDATE_LOCK, {"key": f"inquiry|{institution_id}|{index}|{purpose}"})
+
+
+_CANDIDATE_LOCK: Final = select(
+    func.pg_advisory_xact_lock(func.hashtextextended(bindparam("key"), 0))
+)
+_INQUIRIES: Final = cast("Table", Inquiry.__table__)
+_REPEAT: Final = (
+    select(_INQUIRIES.c.id)
+    .where(
+        _INQUIRIES.c.institution_id == bindparam("institution"),
+        _INQUIRIES.c.subject_index == bindparam("index"),
+        _INQUIRIES.c.purpose == bindparam("purpose"),
+        _INQUIRIES.c.submitted_at >= bindparam("since"),
+        _INQUIRIES.c.status != InquiryStatus.REFUSED.value,
+    )
+    .order_by(_INQUIRIES.c.submitted_at.desc())
+    .limit(1)
+)
 
 
 def _repeat(
@@ -177,18 +242,11 @@ def _repeat(
 ) -> Inquiry | None:
     """The institution's latest inquiry about this document and purpose in the last 30 days."""
     since = utcnow() - timedelta(days=REPEAT_DAYS)
-    return session.scalar(
-        select(Inquiry)
-        .where(
-            Inquiry.institution_id == institution_id,
-            Inquiry.subject_index == index,
-            Inquiry.purpose == purpose.value,
-            Inquiry.submitted_at >= since,
-            Inquiry.status != InquiryStatus.REFUSED.value,
-        )
-        .order_by(Inquiry.submitted_at.desc())
-        .limit(1)
+    found = session.connection().scalar(
+        _REPEAT,
+        {"institution": institution_id, "index": index, "purpose": purpose.value, "since": since},
     )
+    return session.get(Inquiry, found) if found is not None else None
 
 
 def submit_inquiry(
@@ -222,12 +280,10 @@ def submit_inquiry(
                 details={"purpose": purpose.value},
             )
             return earlier
-    institution = session.get_one(Organisation, actor.organisation_id)
-    authority = authority_of(institution)
-    approval = needs_approval(institution, authority)
+    supervision = supervision_of(session, actor.organisation_id)
     inquiry = Inquiry(
-        institution_id=institution.id,
-        authority_id=authority.id if authority else None,
+        institution_id=actor.organisation_id,
+        authority_id=supervision.authority_id,
         submitted_by_id=actor.user_id,
         reference=request.reference.strip()[:64] or None,
         purpose=purpose.value,
@@ -241,32 +297,47 @@ def submit_inquiry(
     inquiry.ensure_id()
     inquiry.subject = values
     session.add(inquiry)
-    session.flush()
-    audit_record(
-        session,
-        actor=actor,
-        action=ACTION_SUBMIT,
-        object_type="inquiry",
-        object_id=inquiry.id,
-        details={"purpose": purpose.value, "needs_approval": approval},
-    )
-    if not approval:
-        _look_up(session, inquiry, actor=actor, settings=settings)
+    events = [
+        Event(
+            ACTION_SUBMIT,
+            object_type="inquiry",
+            object_id=inquiry.id,
+            details={"purpose": purpose.value, "needs_approval": supervision.needs_approval},
+        )
+    ]
+    if not supervision.needs_approval:
+        # Answered before it is stored: one INSERT with the answer, and the certificate of a
+        # new inquiry has nothing to supersede.
+        events.append(
+            _look_up(session, inquiry, settings=settings, query=query, name=supervision.name)
+        )
+    # The events go last, so that PostgreSQL's chain head is held only to the commit.
+    record_last(session, actor=actor, events=events)
     return inquiry
 
 
-def _look_up(session: Session, inquiry: Inquiry, *, actor: Principal, settings: Settings) -> None:
-    """Screen the candidate under the purpose's scope and answer, or send it for review."""
+def _look_up(
+    session: Session,
+    inquiry: Inquiry,
+    *,
+    settings: Settings,
+    query: ValidQuery | InvalidQuery | None = None,
+    name: str | None = None,
+) -> Event:
+    """Screen the candidate under the purpose's scope and answer, or send it for review.
+
+    `query` is the candidate as parsed at submission (else parsed again from the inquiry);
+    `name` is the institution's, for a new inquiry's certificate. Returns the event to record.
+    """
     check_keys_current(session)
     matcher = Matcher.from_settings(settings, purpose=InquiryPurpose(inquiry.purpose))
-    values = inquiry.subject or {}
-    query = parse_query(1, {"reference": "inquiry", **values}, today=latest_possible_date())
+    if query is None:
+        values = inquiry.subject or {}
+        query = parse_query(1, {"reference": "inquiry", **values}, today=latest_possible_date())
     [result] = match_queries(session, queries=[query], matcher=matcher)
-    apply_result(session, inquiry, result, matcher)
-    audit_record(
-        session,
-        actor=actor,
-        action=ACTION_LOOKUP,
+    apply_result(session, inquiry, result, matcher, institution_name=name)
+    return Event(
+        ACTION_LOOKUP,
         object_type="inquiry",
         object_id=inquiry.id,
         details={
@@ -379,15 +450,14 @@ def approve_inquiry(
     inquiry = _pending_approval(session, actor, inquiry_id)
     inquiry.decided_by_id = actor.user_id
     inquiry.decided_at = utcnow()
-    audit_record(
-        session,
-        actor=actor,
-        action=ACTION_APPROVE,
+    approved = Event(
+        ACTION_APPROVE,
         object_type="inquiry",
         object_id=inquiry.id,
         details={"purpose": inquiry.purpose},
     )
-    _look_up(session, inquiry, actor=actor, settings=settings)
+    looked_up = _look_up(session, inquiry, settings=settings)
+    record_last(session, actor=actor, events=[approved, looked_up])
     return inquiry
 
 

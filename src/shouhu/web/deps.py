@@ -28,7 +28,7 @@ from shouhu.accounts.models import User, WebSession
 from shouhu.accounts.policies import allows
 from shouhu.accounts.roles import Permission
 from shouhu.accounts.sessions import ActiveSession, load_session
-from shouhu.accounts.tokens import authenticate_bearer
+from shouhu.accounts.tokens import bearer_principal
 from shouhu.accounts.users import principal_for
 from shouhu.core.crypto.keyring import refresh_if_rotated
 from shouhu.core.database import READ_ONLY, transaction
@@ -279,11 +279,13 @@ class ApiPermission(Authorization):
     def __call__(self, request: Request, db: Db, bearer: BearerCredentials) -> Principal:
         """Authenticate `Authorization: Bearer …` and check the permission."""
         _refuse_unknown_query_parameters(request)
-        found = authenticate_bearer(db, bearer.credentials.strip()) if bearer else None
-        if found is None:
+        principal = (
+            bearer_principal(db, bearer.credentials.strip(), source_address=client_address(request))
+            if bearer
+            else None
+        )
+        if principal is None:
             raise AuthenticationError("A valid bearer token is required.")
-        user, _token = found
-        principal = principal_for(user, "api", client_address(request))
         assert self.permission is not None  # noqa: S101 - set in __init__
         if not allows(principal, self.permission):
             raise ForbiddenError("This token's user lacks the permission for this operation.")

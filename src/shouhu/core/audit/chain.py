@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, cast
@@ -87,7 +88,7 @@ _HEAD: Final = cast("Table", AuditHead.__table__)
 _CLAIM: Final = (
     update(_HEAD)
     .where(_HEAD.c.id == HEAD_ROW_ID)
-    .values(seq=_HEAD.c.seq + 1)
+    .values(seq=_HEAD.c.seq + bindparam("count"))
     .returning(_HEAD.c.seq, _HEAD.c.entry_hash)
 )
 _APPEND: Final = insert(cast("Table", AuditEvent.__table__))
@@ -96,16 +97,28 @@ _SET_HEAD_HASH: Final = (
 )
 
 
-def _claim_head(session: Session) -> tuple[int, str]:
+def _claim_head(session: Session, count: int) -> tuple[int, str]:
+    """Reserve `count` sequence numbers; the first of them and the hash of the entry before."""
     # Updating the head row first takes its row lock on PostgreSQL and the write lock on
     # SQLite, so concurrent writers are serialised before anyone reads the head. RETURNING
     # reads it in the same statement. Core statements on the session's connection: no head
     # object is ever loaded into a session, so the ORM has nothing to keep in step.
-    head = session.connection().execute(_CLAIM).one_or_none()
+    head = session.connection().execute(_CLAIM, {"count": count}).one_or_none()
     if head is None:
         # The first migration creates the head row; its absence means the table was tampered.
         raise RuntimeError("the audit chain head row is missing")
-    return int(head.seq), str(head.entry_hash)
+    return int(head.seq) - count + 1, str(head.entry_hash)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event to append: what `record` takes, for appending several at once."""
+
+    action: str
+    outcome: str = "success"
+    object_type: str | None = None
+    object_id: object | None = None
+    details: dict[str, Any] | None = None
 
 
 def record(
@@ -123,25 +136,49 @@ def record(
     The channel of the actor becomes the tag's source, giving `source:subject:action`.
     Details must never hold plaintext personal data (DESIGN §4).
     """
-    seq, prev_hash = _claim_head(session)
-    fields = EntryFields(
-        seq=seq,
-        occurred_at=utcnow(),
-        actor_id=str(actor.user_id) if actor.user_id else None,
-        organisation_id=str(actor.organisation_id) if actor.organisation_id else None,
-        source_address=actor.source_address,
-        action=f"{actor.channel}:{action}",
-        object_type=object_type,
-        object_id=str(object_id) if object_id is not None else None,
-        outcome=outcome,
-        details=canonical_details(details),
-        prev_hash=prev_hash,
-    )
-    entry_hash = fields.digest()
-    values = {**fields.__dict__, "entry_hash": entry_hash}
-    connection = session.connection()
-    connection.execute(_APPEND, values)
-    connection.execute(_SET_HEAD_HASH, {"head_hash": entry_hash})
-    # The caller's pending changes are flushed here, as they always were by an append.
+    [event] = _append(session, actor, [Event(action, outcome, object_type, object_id, details)])
+    # The caller's pending changes are flushed here, as they always were by an append: after
+    # the head is claimed, so a writer takes the head before its rows' locks (one lock order).
     session.flush()
-    return AuditEvent(**values)
+    return event
+
+
+def record_last(session: Session, *, actor: Principal, events: Sequence[Event]) -> list[AuditEvent]:
+    """Append the events of a transaction that writes nothing more after them.
+
+    The caller's changes are flushed first and the head is claimed once for all the events,
+    so on PostgreSQL the head (which every writer waits for) is held only from here to the
+    commit. Nothing may be written after this: a writer holding the head that then waited for
+    a row lock could deadlock with one holding that row and waiting for the head.
+    """
+    session.flush()
+    return _append(session, actor, events)
+
+
+def _append(session: Session, actor: Principal, events: Sequence[Event]) -> list[AuditEvent]:
+    """Chain the events onto the head, on the session's connection."""
+    seq, prev_hash = _claim_head(session, len(events))
+    now = utcnow()
+    user_id = str(actor.user_id) if actor.user_id else None
+    organisation_id = str(actor.organisation_id) if actor.organisation_id else None
+    rows: list[dict[str, Any]] = []
+    for offset, event in enumerate(events):
+        fields = EntryFields(
+            seq=seq + offset,
+            occurred_at=now,
+            actor_id=user_id,
+            organisation_id=organisation_id,
+            source_address=actor.source_address,
+            action=f"{actor.channel}:{event.action}",
+            object_type=event.object_type,
+            object_id=str(event.object_id) if event.object_id is not None else None,
+            outcome=event.outcome,
+            details=canonical_details(event.details),
+            prev_hash=prev_hash,
+        )
+        prev_hash = fields.digest()
+        rows.append({**fields.__dict__, "entry_hash": prev_hash})
+    connection = session.connection()
+    connection.execute(_APPEND, rows)
+    connection.execute(_SET_HEAD_HASH, {"head_hash": prev_hash})
+    return [AuditEvent(**row) for row in rows]
