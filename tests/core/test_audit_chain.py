@@ -114,7 +114,7 @@ def test_events_appended_last_claim_the_head_once_after_the_callers_changes(
     # A request that appends its events last holds PostgreSQL's chain head only from the
     # claim to its commit: the caller's pending changes are flushed first, then one claim,
     # one multi-row insert and one move of the head, whatever the number of events.
-    record(session, actor=HR, action="inquiry:submit")  # the transaction has begun
+    before = record(session, actor=HR, action="inquiry:submit")  # the transaction has begun
     session.add(AuditHead(id=2, seq=0, entry_hash=GENESIS_HASH))  # a pending change to flush
     statements: list[str] = []
 
@@ -124,7 +124,7 @@ def test_events_appended_last_claim_the_head_once_after_the_callers_changes(
     engine = session.get_bind()
     sa_event.listen(engine, "before_cursor_execute", seen)
     try:
-        appended = record_last(
+        record_last(
             session,
             actor=HR,
             events=[
@@ -137,18 +137,19 @@ def test_events_appended_last_claim_the_head_once_after_the_callers_changes(
         sa_event.remove(engine, "before_cursor_execute", seen)
     assert [s.split()[0] for s in statements] == ["INSERT", "UPDATE", "INSERT", "UPDATE"]
     assert statements[0].startswith("INSERT INTO AUDIT_HEAD")
-    assert [e.seq for e in appended] == [appended[0].seq + i for i in range(3)]
-    assert [(e.action, e.outcome) for e in appended] == [
-        ("web:inquiry:submit", "success"),
-        ("web:inquiry:lookup", "success"),
-        ("web:inquiry:lookup", "failure"),
-    ]
     chain = _chain(session)
-    assert chain[-3:] == [session.get(AuditEvent, e.seq) for e in appended]
+    appended = chain[-3:]
+    assert [e.seq for e in appended] == [before.seq + 1, before.seq + 2, before.seq + 3]
+    assert [(e.action, e.outcome, e.object_id) for e in appended] == [
+        ("web:inquiry:submit", "success", "1"),
+        ("web:inquiry:lookup", "success", "1"),
+        ("web:inquiry:lookup", "failure", "2"),
+    ]
+    assert json.loads(appended[1].details) == {"n": 1}
     for earlier, later in itertools.pairwise(chain):
         assert later.prev_hash == earlier.entry_hash
-    for stored, returned in zip(chain[-3:], appended, strict=True):
-        assert stored.entry_hash == returned.entry_hash == EntryFields.of(stored).digest()
+    for stored in appended:
+        assert stored.entry_hash == EntryFields.of(stored).digest()
     head = session.execute(select(AuditHead.seq, AuditHead.entry_hash).where(AuditHead.id == 1))
     assert head.one() == (appended[-1].seq, appended[-1].entry_hash)
     result = verify_chain(session)

@@ -646,7 +646,11 @@ def answer_chunk(
     outcomes: Counter[str] = Counter()
     for row, inquiry in new:
         answer = chunk.answers[row.number]
-        apply_result(session, inquiry, answer, matcher, institution_name=institution.name)
+        certificate = apply_result(
+            session, inquiry, answer, matcher, institution_name=institution.name
+        )
+        if certificate is not None:
+            session.add(certificate)
         outcomes[answer.outcome] += 1
     session.add_all(results)
     invalid = sum(1 for row in prepared if row.problem is not None)

@@ -91,7 +91,7 @@ def new_certificate(
     }
     return Certificate(
         code=code,
-        inquiry=inquiry,
+        inquiry_id=inquiry.id,
         document=canonical_json(document).decode(),
         signature=sign(document),
         key_id=current_keyring().signing_key_id,

@@ -26,7 +26,7 @@ from shouhu.accounts.policies import allows, require
 from shouhu.accounts.roles import InstitutionKind, OrgType, Permission
 from shouhu.core.audit.chain import Event, record_last
 from shouhu.core.audit.chain import record as audit_record
-from shouhu.core.database import utcnow
+from shouhu.core.database import insert_new, utcnow
 from shouhu.core.errors import (
     ConflictError,
     FieldsInvalidError,
@@ -45,7 +45,13 @@ from shouhu.registry.indexes import inquiry_subject_index
 from shouhu.registry.policy import InquiryPurpose
 from shouhu.registry.schemas import Reason
 from shouhu.screening.certificates import issue_certificate, new_certificate
-from shouhu.screening.models import HiringDecision, Inquiry, InquiryAnswer, InquiryStatus
+from shouhu.screening.models import (
+    Certificate,
+    HiringDecision,
+    Inquiry,
+    InquiryAnswer,
+    InquiryStatus,
+)
 from shouhu.screening.queries import InvalidQuery, ValidQuery, parse_query
 from shouhu.screening.service import (
     Matcher,
@@ -296,7 +302,6 @@ def submit_inquiry(
     )
     inquiry.ensure_id()
     inquiry.subject = values
-    session.add(inquiry)
     events = [
         Event(
             ACTION_SUBMIT,
@@ -305,12 +310,15 @@ def submit_inquiry(
             details={"purpose": purpose.value, "needs_approval": supervision.needs_approval},
         )
     ]
+    certificate = None
     if not supervision.needs_approval:
         # Answered before it is stored: one INSERT with the answer, and the certificate of a
         # new inquiry has nothing to supersede.
-        events.append(
-            _look_up(session, inquiry, settings=settings, query=query, name=supervision.name)
+        looked_up, certificate = _look_up(
+            session, inquiry, settings=settings, query=query, name=supervision.name
         )
+        events.append(looked_up)
+    insert_new(session, inquiry, *([certificate] if certificate else []))
     # The events go last, so that PostgreSQL's chain head is held only to the commit.
     record_last(session, actor=actor, events=events)
     return inquiry
@@ -323,11 +331,12 @@ def _look_up(
     settings: Settings,
     query: ValidQuery | InvalidQuery | None = None,
     name: str | None = None,
-) -> Event:
+) -> tuple[Event, Certificate | None]:
     """Screen the candidate under the purpose's scope and answer, or send it for review.
 
     `query` is the candidate as parsed at submission (else parsed again from the inquiry);
-    `name` is the institution's, for a new inquiry's certificate. Returns the event to record.
+    `name` is the institution's, for a new inquiry (see `apply_result`). Returns the event to
+    record and the certificate of a final answer.
     """
     check_keys_current(session)
     matcher = Matcher.from_settings(settings, purpose=InquiryPurpose(inquiry.purpose))
@@ -335,8 +344,8 @@ def _look_up(
         values = inquiry.subject or {}
         query = parse_query(1, {"reference": "inquiry", **values}, today=latest_possible_date())
     [result] = match_queries(session, queries=[query], matcher=matcher)
-    apply_result(session, inquiry, result, matcher, institution_name=name)
-    return Event(
+    certificate = apply_result(session, inquiry, result, matcher, institution_name=name)
+    event = Event(
         ACTION_LOOKUP,
         object_type="inquiry",
         object_id=inquiry.id,
@@ -348,6 +357,7 @@ def _look_up(
             "status": inquiry.status,
         },
     )
+    return event, certificate
 
 
 def apply_result(
@@ -357,8 +367,12 @@ def apply_result(
     matcher: Matcher,
     *,
     institution_name: str | None = None,
-) -> None:
-    """Record the engine's word on the inquiry: answered, or waiting for a reviewer."""
+) -> Certificate | None:
+    """Record the engine's word on the inquiry: answered, or waiting for a reviewer.
+
+    A final answer's certificate is returned: for a new inquiry (`institution_name` given) it
+    is not yet added to the session, for the caller to store after the inquiry.
+    """
     decision = result.decision
     explanation = decision.explanation if decision else None
     inquiry.policy_version = matcher.scope.policy_version
@@ -370,13 +384,10 @@ def apply_result(
         )
     if result.outcome == Outcome.POSSIBLE_MATCH.value:
         inquiry.status = InquiryStatus.UNDER_REVIEW.value
-    else:
-        answer = (
-            InquiryAnswer.RECORD_FOUND
-            if result.outcome == Outcome.HIT.value
-            else InquiryAnswer.NO_RECORD
-        )
-        _complete(session, inquiry, answer, institution_name=institution_name)
+        return None
+    hit = result.outcome == Outcome.HIT.value
+    answer = InquiryAnswer.RECORD_FOUND if hit else InquiryAnswer.NO_RECORD
+    return _complete(session, inquiry, answer, institution_name=institution_name)
 
 
 def _complete(
@@ -385,17 +396,19 @@ def _complete(
     answer: InquiryAnswer,
     *,
     institution_name: str | None = None,
-) -> None:
-    """The final answer, and its signed certificate (every final answer has one)."""
+) -> Certificate:
+    """The final answer, and its signed certificate (every final answer has one).
+
+    A new inquiry's certificate (`institution_name` given) supersedes nothing and is left for
+    the caller to store; another's is issued here, superseding the one before.
+    """
     inquiry.answer = answer.value
     inquiry.status = InquiryStatus.COMPLETED.value
     inquiry.completed_at = utcnow()
     if institution_name is not None:
-        # A new inquiry of a batch: nothing to supersede, and the caller flushes in bulk.
-        session.add(new_certificate(inquiry, institution_name))
-        return
+        return new_certificate(inquiry, institution_name)
     session.flush()
-    issue_certificate(session, inquiry)
+    return issue_certificate(session, inquiry)
 
 
 def engine_score(inquiry: Inquiry) -> float | None:
@@ -456,7 +469,7 @@ def approve_inquiry(
         object_id=inquiry.id,
         details={"purpose": inquiry.purpose},
     )
-    looked_up = _look_up(session, inquiry, settings=settings)
+    looked_up, _certificate = _look_up(session, inquiry, settings=settings)
     record_last(session, actor=actor, events=[approved, looked_up])
     return inquiry
 

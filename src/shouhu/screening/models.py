@@ -7,7 +7,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
 from shouhu.core.crypto.fields import EncryptedBytes, EncryptedString, Sealed
 from shouhu.core.database import Base, UUIDPrimaryKey, utcnow
@@ -113,9 +113,6 @@ class Certificate(UUIDPrimaryKey, Base):
     key_id: Mapped[str] = mapped_column(String(64))
     issued_at: Mapped[datetime] = mapped_column(default=utcnow)
     superseded_at: Mapped[datetime | None]
-    # So that a flush inserts an inquiry before its certificate when both are new (an inquiry
-    # answered before it is first stored); never loaded (the code reads `inquiry_id`).
-    inquiry: Mapped[Inquiry] = relationship(lazy="raise")
 
 
 class BatchStatus(StrEnum):

@@ -136,14 +136,14 @@ def record(
     The channel of the actor becomes the tag's source, giving `source:subject:action`.
     Details must never hold plaintext personal data (DESIGN §4).
     """
-    [event] = _append(session, actor, [Event(action, outcome, object_type, object_id, details)])
+    [row] = _append(session, actor, [Event(action, outcome, object_type, object_id, details)])
     # The caller's pending changes are flushed here, as they always were by an append: after
     # the head is claimed, so a writer takes the head before its rows' locks (one lock order).
     session.flush()
-    return event
+    return AuditEvent(**row)
 
 
-def record_last(session: Session, *, actor: Principal, events: Sequence[Event]) -> list[AuditEvent]:
+def record_last(session: Session, *, actor: Principal, events: Sequence[Event]) -> None:
     """Append the events of a transaction that writes nothing more after them.
 
     The caller's changes are flushed first and the head is claimed once for all the events,
@@ -152,11 +152,11 @@ def record_last(session: Session, *, actor: Principal, events: Sequence[Event]) 
     a row lock could deadlock with one holding that row and waiting for the head.
     """
     session.flush()
-    return _append(session, actor, events)
+    _append(session, actor, events)
 
 
-def _append(session: Session, actor: Principal, events: Sequence[Event]) -> list[AuditEvent]:
-    """Chain the events onto the head, on the session's connection."""
+def _append(session: Session, actor: Principal, events: Sequence[Event]) -> list[dict[str, Any]]:
+    """Chain the events onto the head, on the session's connection; the rows stored."""
     seq, prev_hash = _claim_head(session, len(events))
     now = utcnow()
     user_id = str(actor.user_id) if actor.user_id else None
@@ -181,4 +181,4 @@ def _append(session: Session, actor: Principal, events: Sequence[Event]) -> list
     connection = session.connection()
     connection.execute(_APPEND, rows)
     connection.execute(_SET_HEAD_HASH, {"head_hash": prev_hash})
-    return [AuditEvent(**row) for row in rows]
+    return rows
