@@ -91,6 +91,7 @@ class Damage(StrEnum):
     MISSING = "missing"  # no file at the blob's address
     NOT_A_BLOB = "not_a_blob"  # the header is unreadable: wrong magic, version, or cut short
     WRONG_ADDRESS = "wrong_address"  # the header names another SHA-256: a file moved or swapped
+    KEY_UNAVAILABLE = "key_unavailable"  # the key id is not in the keyring (or was altered)
     KEY_WRAP = "key_wrap"  # the wrapped data key fails authentication: the header was edited
     SEGMENT = "segment"  # a segment fails authentication: altered, reordered or swapped in
     TRUNCATED = "truncated"  # the file ends before its last segment
@@ -131,22 +132,25 @@ class TamperedBlobError(BlobError):
         }
 
 
-class BlobKeyError(BlobError):
-    """The file's data key is wrapped under a field key this keyring does not hold.
+class BlobKeyError(TamperedBlobError):
+    """The file's data key is wrapped under a field key id this keyring does not hold.
 
-    A retired key, or a file copied from another installation: the file may be intact, but it
-    cannot be read or verified, so a download is blocked all the same.
+    A retired key, a file copied from another installation, or an altered key id: the store
+    cannot tell which, and cannot verify the file, so the download is blocked all the same.
     """
 
     def __init__(self, expected: str, key_id: str) -> None:
         """Name the missing key."""
-        super().__init__(f"evidence file {expected}: wrapped under key {key_id}, not in keyring")
-        self.expected = expected
+        super().__init__(
+            expected,
+            Damage.KEY_UNAVAILABLE,
+            f"wrapped under key {key_id}, which is not in the keyring",
+        )
         self.key_id = key_id
 
     def alert_details(self) -> dict[str, Any]:
-        """What an alert records: the blob and the key it needs."""
-        return {"expected_sha256": self.expected, "damage": "key_unavailable", "key": self.key_id}
+        """What an alert records: the blob, the damage code and the key it names."""
+        return {**super().alert_details(), "key": self.key_id}
 
 
 Outcome = Literal["created", "existing", "repaired"]
@@ -267,6 +271,9 @@ def _parse_header(raw: bytes, expected: str) -> _Header:
     if magic != MAGIC or version != VERSION:
         raise TamperedBlobError(expected, Damage.NOT_A_BLOB, "not an evidence blob of version 1")
     if not MIN_SEGMENT_SIZE <= segment_size <= MAX_SEGMENT_SIZE or id_len > KEY_ID_BYTES:
+        raise TamperedBlobError(expected, Damage.NOT_A_BLOB, "the header is malformed")
+    if any(key_id[id_len:]):
+        # The padding is covered by no tag: it must be zeros, or a flipped bit would pass.
         raise TamperedBlobError(expected, Damage.NOT_A_BLOB, "the header is malformed")
     try:
         kid = key_id[:id_len].decode("ascii")
@@ -409,7 +416,7 @@ class VerifiedBlob:
     """
 
     def __init__(self, path: Path, expected: str, keyring: Keyring) -> None:
-        """Open the file and verify it completely; raise TamperedBlobError or BlobKeyError."""
+        """Open the file and verify it completely; raise TamperedBlobError."""
         self.sha256 = expected
         self.path = path
         try:
@@ -605,7 +612,7 @@ class BlobStore:
         try:
             with VerifiedBlob(final, sha256, self.keyring) as existing:
                 return StoredBlob(sha256, existing.size, existing.key_id, final, "existing")
-        except (TamperedBlobError, BlobKeyError) as damage:
+        except TamperedBlobError as damage:
             self.quarantine_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
             aside = self.quarantine_dir / f"{sha256}.{time.time_ns()}"
             with contextlib.suppress(FileNotFoundError):
@@ -669,7 +676,7 @@ class BlobStore:
     def open_verified(self, sha256: str) -> VerifiedBlob:
         """Open and fully verify a blob (decrypt and hash, constant memory); then stream it.
 
-        Raises TamperedBlobError (missing, altered, truncated, wrong content) or BlobKeyError
+        Raises TamperedBlobError (missing, altered, truncated, wrong content, unknown key)
         before any plaintext is handed out.
         """
         return VerifiedBlob(self.path_for(sha256), sha256, self.keyring)
@@ -691,11 +698,11 @@ class BlobStore:
         finally:
             blob.close()
 
-    def check(self, sha256: str) -> TamperedBlobError | BlobKeyError | None:
+    def check(self, sha256: str) -> TamperedBlobError | None:
         """Verify a blob and return what is wrong with it, or None if it is intact."""
         try:
             self.open_verified(sha256).close()
-        except (TamperedBlobError, BlobKeyError) as problem:
+        except TamperedBlobError as problem:
             return problem
         return None
 
@@ -712,7 +719,7 @@ class BlobStore:
             if _SHA256_HEX.fullmatch(path.name) and path.is_file():
                 yield path.name
 
-    def sweep(self) -> Iterator[tuple[str, TamperedBlobError | BlobKeyError | None]]:
+    def sweep(self) -> Iterator[tuple[str, TamperedBlobError | None]]:
         """Verify every stored blob: (sha256, problem or None), one at a time."""
         for sha256 in self.stored():
             yield sha256, self.check(sha256)

@@ -33,7 +33,6 @@ from starlette.responses import JSONResponse, StreamingResponse
 
 from shouhu.onestop.blobs import (
     SEGMENT_SIZE,
-    BlobKeyError,
     BlobStore,
     BlobTooLargeError,
     StoredBlob,
@@ -304,14 +303,14 @@ async def verified_download(
 ) -> VerifiedBlobResponse:
     """Verify the whole blob, then return a response that streams it.
 
-    Raises TamperedBlobError or BlobKeyError before any response exists: the caller blocks the
-    download (`blocked_download_response`) and raises the alert (issue 6, item 5).
+    Raises TamperedBlobError (BlobKeyError included) before any response exists: the caller
+    blocks the download (`blocked_download_response`) and raises the alert (issue 6, item 5).
     """
     blob = await store.open_verified_async(sha256)
     return VerifiedBlobResponse(blob, filename=filename, media_type=media_type, inline=inline)
 
 
-def blocked_download_response(error: TamperedBlobError | BlobKeyError) -> JSONResponse:
+def blocked_download_response(error: TamperedBlobError) -> JSONResponse:
     """The refusal a user gets for a damaged or unreadable file: which file, no content."""
     return JSONResponse(
         {"detail": "evidence_integrity_failure", "sha256": error.expected},
