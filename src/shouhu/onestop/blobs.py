@@ -651,20 +651,13 @@ class BlobStore:
         """Store a stream (e.g. a request body) in constant memory; refuse over `max_bytes`.
 
         Chunks are gathered into segment-sized pieces, each hashed, encrypted and written in a
-        worker thread, so the event loop never waits on the disk or the cipher.
+        worker thread while the next one is received, so the event loop never waits on the
+        disk or the cipher and the network and the disk work at once. At most three pieces
+        exist at a time: one being received, one queued, one being written.
         """
         writer = await anyio.to_thread.run_sync(self._start, max_bytes)
         try:
-            buffer = bytearray()
-            async for chunk in chunks:
-                # Refused before it is buffered: the limit holds for every byte received.
-                _check_room(writer.size + len(buffer) + len(chunk), max_bytes)
-                buffer += chunk
-                if len(buffer) >= self.segment_size:
-                    await anyio.to_thread.run_sync(writer.feed, buffer)
-                    buffer = bytearray()
-            if buffer:
-                await anyio.to_thread.run_sync(writer.feed, buffer)
+            await _pump(chunks, writer, self.segment_size, max_bytes)
         except BaseException:
             # Synchronous on purpose: it must run even when the task is being cancelled.
             writer.abort()
@@ -796,6 +789,41 @@ class BlobStore:
                     path.unlink()
                     removed += 1
         return removed
+
+
+async def _pump(
+    chunks: AsyncIterator[bytes], writer: _Writer, segment_size: int, max_bytes: int
+) -> None:
+    """Feed the writer segment by segment, receiving the next piece while one is written."""
+    send, receive = anyio.create_memory_object_stream[bytearray](max_buffer_size=1)
+
+    async def write_pieces() -> None:
+        async with receive:
+            async for piece in receive:
+                await anyio.to_thread.run_sync(writer.feed, piece)
+
+    try:
+        async with anyio.create_task_group() as group:
+            group.start_soon(write_pieces)
+            async with send:
+                buffer = bytearray()
+                received = 0
+                async for chunk in chunks:
+                    received += len(chunk)
+                    # Refused before it is buffered: the limit holds for every byte received.
+                    _check_room(received, max_bytes)
+                    buffer += chunk
+                    if len(buffer) >= segment_size:
+                        await send.send(buffer)
+                        buffer = bytearray()
+                if buffer:
+                    await send.send(buffer)
+    except BaseExceptionGroup as errors:
+        # A task group wraps what it raises; callers expect the error itself (the limit, a
+        # disconnected client, a full disk).
+        if len(errors.exceptions) == 1:
+            raise errors.exceptions[0] from None
+        raise
 
 
 def _check_room(total: int, max_bytes: int) -> None:
