@@ -1,0 +1,1 @@
+"""One-stop evidence collection: sites, cases, joint sessions, interviews, evidence and custody."""
