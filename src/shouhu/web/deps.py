@@ -9,7 +9,7 @@ from __future__ import annotations
 import hmac
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Annotated, Final, Literal
 from weakref import WeakKeyDictionary
@@ -17,7 +17,7 @@ from weakref import WeakKeyDictionary
 import anyio
 from anyio.lowlevel import RunVar
 from fastapi import Depends, Request
-from fastapi.concurrency import contextmanager_in_threadpool
+from fastapi.concurrency import run_in_threadpool
 from fastapi.dependencies.models import Dependant
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
@@ -59,14 +59,17 @@ def get_settings_dep(request: Request) -> Settings:
     return settings
 
 
-def _refresh_keyring(request: Request, session: Session) -> None:
+def _keyring_refresh_due(request: Request) -> bool:
+    """Whether this request should check for a rotated keyring (every few seconds)."""
     state = request.app.state
     settings: Settings = state.settings
-    now = time.monotonic()
-    due = now - state.keyring_checked_at >= settings.keyring_refresh_seconds
-    if state.master_key is None or not due:
-        return
-    state.keyring_checked_at = now
+    due = time.monotonic() - state.keyring_checked_at >= settings.keyring_refresh_seconds
+    return state.master_key is not None and due
+
+
+def _refresh_keyring(request: Request, session: Session) -> None:
+    state = request.app.state
+    state.keyring_checked_at = time.monotonic()
     refresh_if_rotated(session, state.master_key)
 
 
@@ -97,20 +100,51 @@ def _transaction_slots(request: Request) -> anyio.Semaphore:
 
 
 @contextmanager
-def _request_transaction(request: Request) -> Iterator[Session]:
+def _request_transaction(request: Request, *, refresh_keyring: bool) -> Iterator[Session]:
     factory: sessionmaker[Session] = request.app.state.sessions
     with transaction(factory) as session:
-        _refresh_keyring(request, session)
+        if refresh_keyring:
+            _refresh_keyring(request, session)
         yield session
 
 
 async def get_db(request: Request) -> AsyncIterator[Session]:
     """One transaction per request, committed before the response is sent."""
+    refresh = _keyring_refresh_due(request)
     async with (
         _transaction_slots(request),
-        contextmanager_in_threadpool(_request_transaction(request)) as session,
+        _entered_here_or_in_threadpool(
+            _request_transaction(request, refresh_keyring=refresh), here=not refresh
+        ) as session,
     ):
         yield session
+
+
+@asynccontextmanager
+async def _entered_here_or_in_threadpool(
+    manager: AbstractContextManager[Session], *, here: bool
+) -> AsyncIterator[Session]:
+    """FastAPI's `contextmanager_in_threadpool`, but entered in the event loop when `here`.
+
+    A session begins without touching the database (it connects at its first statement), so
+    unless the keyring check is due, entering costs no I/O and need not take a thread-pool
+    hop of its own. The exit commits: always in a thread, shielded from cancellation, and
+    without a capacity limit (a commit waiting for a thread that its waiters hold would stall).
+    """
+    session = manager.__enter__() if here else await run_in_threadpool(manager.__enter__)
+    exit_limiter = anyio.CapacityLimiter(1)
+    try:
+        yield session
+    except BaseException as exc:
+        with anyio.CancelScope(shield=True):
+            suppressed = await anyio.to_thread.run_sync(
+                manager.__exit__, type(exc), exc, exc.__traceback__, limiter=exit_limiter
+            )
+        if not suppressed:
+            raise
+    else:
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(manager.__exit__, None, None, None, limiter=exit_limiter)
 
 
 @contextmanager
