@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import importlib
 import json
 import threading
@@ -382,6 +383,41 @@ def test_a_row_changed_during_its_batch_keeps_the_newer_value(
 def test_batch_size_must_be_positive(session_factory: sessionmaker[Session]) -> None:
     with pytest.raises(ValueError, match="batch_size"):
         rotate_field_key(session_factory, TEST_MASTER_KEY, actor=ACTOR, batch_size=0)
+
+
+def test_a_value_sealed_by_a_stale_server_during_a_long_walk_is_swept_up(
+    session_factory: sessionmaker[Session], keyring: Keyring
+) -> None:
+    expected = add_users(session_factory, NAMES[:2])
+    old = keyring.active_field_key_id
+    stale: dict[uuid.UUID, tuple[str, str | None]] = {}
+
+    def stale_write_then_slow(event: RotationProgress) -> None:
+        # After the users table is walked, a server that has not yet noticed the rotation
+        # seals a new row with the old key; the rest of the walk then outlasts the wait.
+        if event.table == "users" and event.scanned == event.total > 0 and not stale:
+            rotating = keyring_module.current_keyring()
+            install_keyring(dataclasses.replace(rotating, active_field_key_id=old))
+            try:
+                stale.update(add_users(session_factory, ["迟到的服务器"]))
+            finally:
+                install_keyring(rotating)
+            time.sleep(0.05)
+
+    report = rotate_field_key(
+        session_factory,
+        TEST_MASTER_KEY,
+        actor=ACTOR,
+        progress=stale_write_then_slow,
+        settle_seconds=0.01,
+    )
+
+    assert stale
+    assert report.completed
+    assert envelope_keys(session_factory) == {
+        user_id: {report.new_key_id} for user_id in {**expected, **stale}
+    }
+    assert stored_values(session_factory) == {**expected, **stale}
 
 
 # PostgreSQL only: SQLite serialises writers with BEGIN IMMEDIATE, so the race cannot occur.

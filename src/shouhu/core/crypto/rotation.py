@@ -363,9 +363,12 @@ def rotate_field_key(
         )
         # Serving processes keep sealing with the old key until they notice the rotation
         # (settings.keyring_refresh_seconds); wait that out, then sweep up what they wrote.
-        remaining = settle_seconds - (time.monotonic() - switched_at)
-        if remaining > 0:
-            time.sleep(remaining)
+        # The sweep runs even when the first walk outlasted the wait: a straggler may have
+        # landed in a table that walk had already passed.
+        if settle_seconds > 0:
+            remaining = settle_seconds - (time.monotonic() - switched_at)
+            if remaining > 0:
+                time.sleep(remaining)
             _walk(
                 session_factory,
                 tables,
