@@ -528,8 +528,11 @@ def test_cli_rotate_reseals_everything_and_reports(cli_app: typer.Typer, tmp_pat
     assert envelope_keys(rt.sessions) == {user_id: {new} for user_id in expected}
     assert stored_values(rt.sessions) == expected
     assert key_statuses(rt.sessions)[old] == (KeyStatus.RETIRED, True)
+    # No evidence was ever uploaded: nothing to re-wrap, and the command says where it looked.
+    assert f"no store at {tmp_path / 'data' / 'evidence'}" in result.stdout
     assert rotation_events(rt.sessions, before) == [
         ("cli:keys:rotate", "success", "start"),
+        ("cli:keys:rotate", "success", "evidence"),
         ("cli:keys:rotate", "success", "complete"),
     ]
     # The master key was generated into the data directory and is reused, not replaced.

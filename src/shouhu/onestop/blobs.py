@@ -200,6 +200,11 @@ def stored_size(size: int, segment_size: int = SEGMENT_SIZE) -> int:
     return HEADER_BYTES + size + TAG_BYTES * segment_count(size, segment_size)
 
 
+def default_root() -> Path:
+    """Where the evidence store is unless told otherwise: `<data dir>/evidence`."""
+    return get_settings().data_dir / "evidence"
+
+
 def check_sha256(sha256: str) -> str:
     """Return the hex digest if it is one (64 lowercase hex digits); it becomes a path."""
     if not isinstance(sha256, str) or not _SHA256_HEX.fullmatch(sha256):
@@ -554,7 +559,7 @@ class BlobStore:
         """
         if not MIN_SEGMENT_SIZE <= segment_size <= MAX_SEGMENT_SIZE:
             raise ValueError("segment size out of range")
-        self.root = root if root is not None else get_settings().data_dir / "evidence"
+        self.root = root if root is not None else default_root()
         self.segment_size = segment_size
         self._keyring = keyring
 
