@@ -98,13 +98,16 @@ class EvidenceRotationBlockedError(RotationError):
             "under it they can still be examined."
         )
         lines = [summary]
-        lines += [f"  {problem} [{problem.damage.value}]" for problem in self.damaged]
+        store = BlobStore(report.root)
+        for problem in self.damaged:
+            lines.append(f"  {problem} [{problem.damage.value}]")
+            lines.append(f"    {store.path_for(problem.expected)}")
         lines.append(
             "Each is evidence of damage or tampering: copy it aside for examination, then "
-            "restore an intact copy from a backup to its path under "
-            f"{report.root / 'sha256'}, or upload the original again (the store quarantines "
-            "the damaged copy and keeps the upload). Then run `shouhu keys rotate` again to "
-            "finish. docs/evidence-storage.md, 'Keys and rotation', covers each case."
+            "restore an intact copy from a backup to that path, or upload the original again "
+            "(the store quarantines the damaged copy and keeps the upload). Then run "
+            "`shouhu keys rotate` again to finish. docs/evidence-storage.md, 'Keys and "
+            "rotation', covers each case."
         )
         if any(problem.damage is Damage.KEY_UNAVAILABLE for problem in self.damaged):
             lines.append(
