@@ -1,6 +1,6 @@
 """Field-key rotation: re-seal every encrypted column under a new key, resumably (DESIGN §4).
 
-A rotation has three steps, each committed on its own:
+A rotation has four steps, each committed on its own:
 
 1. a new field key becomes `active` and the old one `retiring`, so new writes use the new key
    at once (in this process; other processes pick it up when they reload their keyring);
