@@ -98,7 +98,7 @@ def run(db: Database, tmp: Path, args: argparse.Namespace) -> None:
     statements: Counter[str] = Counter()
 
     @event.listens_for(db.engine, "before_cursor_execute")
-    def count(_c: Any, _cur: Any, statement: str, *_rest: Any) -> None:  # noqa: ANN401
+    def count(_c: Any, _cur: Any, statement: str, *_rest: Any) -> None:
         statements[" ".join(statement.split()[:3])[:60]] += 1
 
     asyncio.run(send_all(app, bodies[:WARM_UP], token))

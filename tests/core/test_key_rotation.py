@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import importlib
 import json
 import threading
@@ -384,6 +385,41 @@ def test_batch_size_must_be_positive(session_factory: sessionmaker[Session]) -> 
         rotate_field_key(session_factory, TEST_MASTER_KEY, actor=ACTOR, batch_size=0)
 
 
+def test_a_value_sealed_by_a_stale_server_during_a_long_walk_is_swept_up(
+    session_factory: sessionmaker[Session], keyring: Keyring
+) -> None:
+    expected = add_users(session_factory, NAMES[:2])
+    old = keyring.active_field_key_id
+    stale: dict[uuid.UUID, tuple[str, str | None]] = {}
+
+    def stale_write_then_slow(event: RotationProgress) -> None:
+        # After the users table is walked, a server that has not yet noticed the rotation
+        # seals a new row with the old key; the rest of the walk then outlasts the wait.
+        if event.table == "users" and event.scanned == event.total > 0 and not stale:
+            rotating = keyring_module.current_keyring()
+            install_keyring(dataclasses.replace(rotating, active_field_key_id=old))
+            try:
+                stale.update(add_users(session_factory, ["迟到的服务器"]))
+            finally:
+                install_keyring(rotating)
+            time.sleep(0.05)
+
+    report = rotate_field_key(
+        session_factory,
+        TEST_MASTER_KEY,
+        actor=ACTOR,
+        progress=stale_write_then_slow,
+        settle_seconds=0.01,
+    )
+
+    assert stale
+    assert report.completed
+    assert envelope_keys(session_factory) == {
+        user_id: {report.new_key_id} for user_id in {**expected, **stale}
+    }
+    assert stored_values(session_factory) == {**expected, **stale}
+
+
 # PostgreSQL only: SQLite serialises writers with BEGIN IMMEDIATE, so the race cannot occur.
 @pytest.mark.skipif(PG_URL is None, reason="needs SHOUHU_TEST_DATABASE_URL (PostgreSQL)")
 def test_a_concurrent_rotation_waits_and_resumes_the_first(tmp_path: Path) -> None:
@@ -492,8 +528,11 @@ def test_cli_rotate_reseals_everything_and_reports(cli_app: typer.Typer, tmp_pat
     assert envelope_keys(rt.sessions) == {user_id: {new} for user_id in expected}
     assert stored_values(rt.sessions) == expected
     assert key_statuses(rt.sessions)[old] == (KeyStatus.RETIRED, True)
+    # No evidence was ever uploaded: nothing to re-wrap, and the command says where it looked.
+    assert f"no store at {tmp_path / 'data' / 'evidence'}" in result.stdout
     assert rotation_events(rt.sessions, before) == [
         ("cli:keys:rotate", "success", "start"),
+        ("cli:keys:rotate", "success", "evidence"),
         ("cli:keys:rotate", "success", "complete"),
     ]
     # The master key was generated into the data directory and is reused, not replaced.

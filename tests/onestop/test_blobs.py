@@ -10,12 +10,14 @@ import secrets
 import stat
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from shouhu.core.crypto import keyring as keyring_module
+from shouhu.core.crypto.keyring import install_keyring
 from shouhu.core.settings import get_settings
 from shouhu.onestop.blobs import (
     HEADER_BYTES,
@@ -32,7 +34,7 @@ from shouhu.onestop.blobs import (
 from tests.onestop.evidence_helpers import chunked, flip_bit, make_ring
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Iterator
 
     from shouhu.core.crypto.keyring import Keyring
 
@@ -345,7 +347,7 @@ def test_content_that_hashes_differently_is_caught(small: BlobStore) -> None:
     writer.feed(b"what was really written")
     writer.hasher = hashlib.sha256(claimed)
     writer.size = len(b"what was really written")
-    sha256, _ = writer.finish()
+    sha256, _ = writer.finish(small.keyring)
     target = small.path_for(sha256)
     target.parent.mkdir(parents=True)
     writer.path.rename(target)
@@ -362,7 +364,7 @@ def test_the_stream_holds_back_the_last_segment_until_the_hash_matches(
     writer = small._start(max_bytes=1000)
     writer.feed(data)
     writer.hasher = hashlib.sha256(b"another content")
-    sha256, _ = writer.finish()
+    sha256, _ = writer.finish(small.keyring)
     target = small.path_for(sha256)
     target.parent.mkdir(parents=True)
     writer.path.rename(target)
@@ -447,6 +449,33 @@ def test_rewrap_moves_a_blob_to_the_active_key(
     assert assert_refused(small, sha256).damage is Damage.KEY_UNAVAILABLE
 
 
+def test_an_upload_a_rotation_overtakes_is_wrapped_under_the_new_key(
+    tmp_path: Path, ring: Keyring
+) -> None:
+    # A store without its own keyring follows the process's, as a server's does.
+    previous = keyring_module._Holder.keyring
+    rotated = make_ring(
+        "field-evidence-b",
+        "field-evidence-a",
+        keys={"field-evidence-a": ring.field_keys["field-evidence-a"]},
+    )
+    store = BlobStore(tmp_path / "evidence", segment_size=SMALL)
+
+    def body() -> Iterator[bytes]:
+        yield b"first part, before the rotation "
+        install_keyring(rotated)  # the server notices the new key while the upload runs
+        yield b"and the rest after it"
+
+    try:
+        install_keyring(ring)
+        stored = store.put_iter(body(), max_bytes=1000)
+    finally:
+        install_keyring(previous)
+    assert stored.key_id == "field-evidence-b"
+    assert store.key_id_of(stored.sha256) == "field-evidence-b"
+    assert read_all(BlobStore(store.root, keyring=rotated), stored.sha256) == b"".join(body())
+
+
 # Limits
 
 
@@ -527,6 +556,35 @@ def test_a_sweep_names_the_damaged_blobs(store: BlobStore) -> None:
     problem = found[bad.sha256]
     assert problem is not None
     assert problem.damage is Damage.SEGMENT
+
+
+def test_stored_lists_every_blob_in_order_and_nothing_before_the_first(
+    store: BlobStore,
+) -> None:
+    assert list(store.stored()) == []
+    assert not store.root.exists()
+    hashes = [store.put_iter([bytes([n])], max_bytes=1).sha256 for n in range(20)]
+    (store.root / "sha256" / "stray.txt").write_bytes(b"not a blob")
+    assert list(store.stored()) == sorted(hashes)
+
+
+def test_an_unreadable_directory_stops_the_listing(
+    store: BlobStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A sweep or a key rotation run by a user who cannot read part of the store must not take
+    # it for empty (Path.glob skips what it cannot read). Root ignores modes, so fake it.
+    stored = store.put_iter([b"evidence"], max_bytes=100)
+    unreadable = str(store.path_for(stored.sha256).parent)
+    real_scandir = os.scandir
+
+    def scandir(path: str | os.PathLike[str]) -> Any:
+        if os.fspath(path) == unreadable:
+            raise PermissionError(13, "Permission denied", unreadable)
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    with pytest.raises(PermissionError):
+        list(store.stored())
 
 
 @pytest.mark.parametrize(

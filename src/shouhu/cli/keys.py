@@ -25,6 +25,11 @@ from shouhu.core.crypto.rotation import (
     RotationReport,
     rotate_field_key,
 )
+from shouhu.onestop.blob_rotation import (
+    EvidenceRewrap,
+    EvidenceRewrapReport,
+    EvidenceRotationBlockedError,
+)
 
 if TYPE_CHECKING:
     from shouhu.core.runtime import Runtime
@@ -40,7 +45,7 @@ def _start() -> tuple[Runtime, bytes]:
     return rt, rt.master_key
 
 
-def _print_summary(report: RotationReport) -> None:
+def _print_summary(report: RotationReport, evidence: EvidenceRewrapReport) -> None:
     old = ", ".join(report.old_key_ids) or "(none)"
     out.print(f"field key: {old} → {report.new_key_id}", highlight=False)
     if report.resumed:
@@ -49,6 +54,23 @@ def _print_summary(report: RotationReport) -> None:
     for name, count in sorted(report.re_encrypted.items()):
         table.add_row(name, str(count))
     out.print(table)
+    # The directory is named so that an operator sees at once if the command ran with another
+    # SHOUHU_DATA_DIR than the servers (it would find no files there).
+    if evidence.present:
+        line = (
+            f"evidence files in {evidence.root}: {evidence.rewrapped} re-wrapped, "
+            f"{evidence.current} already under {report.new_key_id}"
+        )
+        if evidence.removed:
+            line += f", {evidence.removed} removed during the rotation"
+        out.print(line, highlight=False, markup=False, soft_wrap=True)
+    else:
+        out.print(
+            f"evidence files: no store at {evidence.root}, nothing to re-wrap",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
     out.print(
         f"retired: {old}; {report.total_re_encrypted} rows re-encrypted in all",
         highlight=False,
@@ -68,12 +90,15 @@ def rotate(
         "(default: twice SHOUHU_KEYRING_REFRESH_SECONDS; 0 when no server is running).",
     ),
 ) -> None:
-    """Re-encrypt every encrypted field under a new field key, then retire the old key.
+    """Re-encrypt every encrypted field and re-wrap every evidence file under a new field key.
 
-    Safe to interrupt: running it again resumes where it stopped.
+    Then retire the old key. Safe to interrupt: running it again resumes where it stopped.
     """
     rt, master_key = _start()
+    # The evidence store of this installation: <SHOUHU_DATA_DIR>/evidence, as the servers use.
+    evidence = EvidenceRewrap()
     try:
+        evidence.check()
         with Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -99,11 +124,14 @@ def rotate(
                     if settle_seconds is None
                     else settle_seconds
                 ),
+                before_retiring=[evidence],
             )
+    except EvidenceRotationBlockedError as exc:
+        fail(str(exc))
     except (RotationError, DecryptionError, KeyError_) as exc:
         fail(f"{exc}; fix the cause and run `shouhu keys rotate` again to resume")
     except KeyboardInterrupt:
         fail("interrupted; run `shouhu keys rotate` again to resume", code=130)
     finally:
         rt.engine.dispose()
-    _print_summary(report)
+    _print_summary(report, evidence.report)

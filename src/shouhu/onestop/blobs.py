@@ -200,6 +200,11 @@ def stored_size(size: int, segment_size: int = SEGMENT_SIZE) -> int:
     return HEADER_BYTES + size + TAG_BYTES * segment_count(size, segment_size)
 
 
+def default_root() -> Path:
+    """Where the evidence store is unless told otherwise: `<data dir>/evidence`."""
+    return get_settings().data_dir / "evidence"
+
+
 def check_sha256(sha256: str) -> str:
     """Return the hex digest if it is one (64 lowercase hex digits); it becomes a path."""
     if not isinstance(sha256, str) or not _SHA256_HEX.fullmatch(sha256):
@@ -310,8 +315,7 @@ def _unwrap_data_key(header: _Header, keyring: Keyring, expected: str) -> bytes:
 class _Writer:
     """One upload in progress: hash, encrypt and write segment by segment to a temp file."""
 
-    def __init__(self, tmp_dir: Path, keyring: Keyring, segment_size: int, max_bytes: int) -> None:
-        self.keyring = keyring
+    def __init__(self, tmp_dir: Path, segment_size: int, max_bytes: int) -> None:
         self.segment_size = segment_size
         self.max_bytes = max_bytes
         self.path = tmp_dir / f"{secrets.token_hex(16)}.part"
@@ -368,8 +372,13 @@ class _Writer:
         self.counter += 1
         self.pending = bytearray()
 
-    def finish(self) -> tuple[str, str]:
-        """Write the last segment and the real header; fsync. Return (sha256, key id)."""
+    def finish(self, keyring: Keyring) -> tuple[str, str]:
+        """Write the last segment and the real header; fsync. Return (sha256, key id).
+
+        The data key is wrapped under the field key active *now*, not when the upload began:
+        an upload of several GB that a key rotation overtakes must not end up wrapped under
+        a key the rotation has already swept for and is about to retire.
+        """
         digest = self.hasher.digest()
         content = _pack_header(
             segment_size=self.segment_size,
@@ -382,7 +391,7 @@ class _Writer:
         )
         self.header = content
         self._emit(last=True)
-        key_id, wrap_nonce, wrapped = _wrap_key(self.keyring, self.data_key, content)
+        key_id, wrap_nonce, wrapped = _wrap_key(keyring, self.data_key, content)
         header = _pack_header(
             segment_size=self.segment_size,
             nonce_prefix=self.prefix,
@@ -550,7 +559,7 @@ class BlobStore:
         """
         if not MIN_SEGMENT_SIZE <= segment_size <= MAX_SEGMENT_SIZE:
             raise ValueError("segment size out of range")
-        self.root = root if root is not None else get_settings().data_dir / "evidence"
+        self.root = root if root is not None else default_root()
         self.segment_size = segment_size
         self._keyring = keyring
 
@@ -584,11 +593,11 @@ class BlobStore:
         if max_bytes < 0:
             raise ValueError("max_bytes must not be negative")
         self.tmp_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        return _Writer(self.tmp_dir, self.keyring, self.segment_size, max_bytes)
+        return _Writer(self.tmp_dir, self.segment_size, max_bytes)
 
     def _commit(self, writer: _Writer) -> StoredBlob:
         try:
-            sha256, key_id = writer.finish()
+            sha256, key_id = writer.finish(self.keyring)
             final = self.path_for(sha256)
             final.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             try:
@@ -596,13 +605,13 @@ class BlobStore:
                 # content racing each other cannot overwrite one another.
                 os.link(writer.path, final)
             except FileExistsError:
-                return self._settle_duplicate(writer, sha256)
+                return self._settle_duplicate(writer, sha256, key_id)
             _fsync_dir(final.parent)
             return StoredBlob(sha256, writer.size, key_id, final)
         finally:
             writer.abort()
 
-    def _settle_duplicate(self, writer: _Writer, sha256: str) -> StoredBlob:
+    def _settle_duplicate(self, writer: _Writer, sha256: str, key_id: str) -> StoredBlob:
         # Keep the stored copy: it is already referenced, backed up and verified, and the
         # content is the same (both hash to `sha256`), so only the data key differs. The new
         # copy is discarded. But a stored copy that fails verification is not kept in place:
@@ -622,7 +631,7 @@ class BlobStore:
             return StoredBlob(
                 sha256,
                 writer.size,
-                writer.keyring.active_field_key_id,
+                key_id,
                 final,
                 "repaired",
                 quarantined=aside,
@@ -704,13 +713,26 @@ class BlobStore:
         return self.check(sha256) is None
 
     def stored(self) -> Iterator[str]:
-        """The SHA-256 of every stored blob (for a sweep or a key rotation)."""
+        """The SHA-256 of every stored blob, in order (for a sweep or a key rotation).
+
+        Nothing when the store has no blobs yet; but a directory that cannot be read raises
+        (PermissionError) instead of being skipped as `Path.glob` would: a sweep or a key
+        rotation run by a user who cannot read the store must not find it empty.
+        """
         base = self.root / "sha256"
-        if not base.is_dir():
+        try:
+            firsts = _entries(base)
+        except FileNotFoundError:
             return
-        for path in sorted(base.glob("*/*/*")):
-            if _SHA256_HEX.fullmatch(path.name) and path.is_file():
-                yield path.name
+        for first in firsts:
+            if not first.is_dir():
+                continue
+            for second in _entries(first.path):
+                if not second.is_dir():
+                    continue
+                for entry in _entries(second.path):
+                    if _SHA256_HEX.fullmatch(entry.name) and entry.is_file():
+                        yield entry.name
 
     def sweep(self) -> Iterator[tuple[str, TamperedBlobError | None]]:
         """Verify every stored blob: (sha256, problem or None), one at a time."""
@@ -829,6 +851,11 @@ async def _pump(
 def _check_room(total: int, max_bytes: int) -> None:
     if total > max_bytes:
         raise BlobTooLargeError(max_bytes)
+
+
+def _entries(directory: Path | str) -> list[os.DirEntry[str]]:
+    with os.scandir(directory) as found:
+        return sorted(found, key=lambda entry: entry.name)
 
 
 def _read_chunks(handle: IO[bytes] | BinaryIO, size: int = _READ_CHUNK) -> Iterator[bytes]:

@@ -1,14 +1,20 @@
 """Field-key rotation: re-seal every encrypted column under a new key, resumably (DESIGN §4).
 
-A rotation has three steps, each committed on its own:
+A rotation has four steps, each committed on its own:
 
 1. a new field key becomes `active` and the old one `retiring`, so new writes use the new key
    at once (in this process; other processes pick it up when they reload their keyring);
 2. every table with a `Sealed` column is walked in primary-key order, one committed transaction
    per batch, re-sealing each value that is still under a retiring key; values already under
    the new key are skipped, so a run that stopped half-way resumes where it stopped;
-3. once no value is left under a retiring key, those keys become `retired` and are dropped
+3. data sealed outside the database under the field key (evidence files: their data keys are
+   wrapped by it) is brought under the new key by the steps the caller hands in, which run
+   after the walk and raise a `RotationError` if anything is left that they could not move;
+4. once no value is left under a retiring key, those keys become `retired` and are dropped
    from the keyring.
+
+`core` cannot import the domains that hold such data (`shouhu.onestop.blob_rotation` for the
+evidence store), so the command that runs the rotation passes their steps in.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -41,7 +48,7 @@ from shouhu.core.crypto.models import CryptoKey, KeyPurpose, KeyStatus
 from shouhu.core.database import Base, transaction, utcnow
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Iterator, Sequence
 
     from sqlalchemy import Column, Table
     from sqlalchemy.orm import DeclarativeBase, Mapper, Session, sessionmaker
@@ -83,7 +90,10 @@ class SealedTable:
 
 @dataclass(frozen=True)
 class RotationProgress:
-    """How far the walk of one table has got; sent after each committed batch."""
+    """How far the walk of one table has got; sent after each committed batch.
+
+    A step walking something else (evidence files) names it in `table` and reports the same.
+    """
 
     table: str
     scanned: int
@@ -105,6 +115,24 @@ class RotationReport:
     def total_re_encrypted(self) -> int:
         """Return the number of rows re-encrypted in all tables."""
         return sum(self.re_encrypted.values())
+
+
+@dataclass(frozen=True)
+class RotationStep:
+    """What a step of the rotation (see the module docstring, step 3) is given to work with."""
+
+    session_factory: sessionmaker[Session]
+    actor: Principal
+    keyring: Keyring  # holds the active key and every retiring one
+    active_key_id: str
+    retiring_key_ids: tuple[str, ...]
+    resumed: bool
+    progress: Callable[[RotationProgress], None] | None
+
+
+# Brings everything it is responsible for under `step.active_key_id`, audits what it did, and
+# raises a RotationError if anything is left under a retiring key: the key is then not retired.
+BeforeRetiring = Callable[[RotationStep], None]
 
 
 def _descriptors(cls: type) -> Iterator[EncryptedField[Any]]:
@@ -319,10 +347,13 @@ def rotate_field_key(
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Callable[[RotationProgress], None] | None = None,
     settle_seconds: float = 0.0,
+    before_retiring: Sequence[BeforeRetiring] = (),
 ) -> RotationReport:
     """Rotate the field key, or resume a rotation that stopped: re-seal, then retire the old key.
 
-    Audited as `keys:rotate` at the start and at completion (key ids only, never key material).
+    `before_retiring` steps run after the database walk and the settle time, in order; the
+    old key is retired only if they all return. Audited as `keys:rotate` at the start and at
+    completion (key ids only, never key material); each step audits its own part.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
@@ -363,9 +394,12 @@ def rotate_field_key(
         )
         # Serving processes keep sealing with the old key until they notice the rotation
         # (settings.keyring_refresh_seconds); wait that out, then sweep up what they wrote.
-        remaining = settle_seconds - (time.monotonic() - switched_at)
-        if remaining > 0:
-            time.sleep(remaining)
+        # The sweep runs even when the first walk outlasted the wait: a straggler may have
+        # landed in a table that walk had already passed.
+        if settle_seconds > 0:
+            remaining = settle_seconds - (time.monotonic() - switched_at)
+            if remaining > 0:
+                time.sleep(remaining)
             _walk(
                 session_factory,
                 tables,
@@ -374,6 +408,19 @@ def rotate_field_key(
                 batch_size=batch_size,
                 progress=progress,
             )
+        # After the settle time, so that files written by servers that had not yet noticed the
+        # new key are among those the steps find.
+        step = RotationStep(
+            session_factory=session_factory,
+            actor=actor,
+            keyring=keyring,
+            active_key_id=report.new_key_id,
+            retiring_key_ids=report.old_key_ids,
+            resumed=resumed,
+            progress=progress,
+        )
+        for run_step in before_retiring:
+            run_step(step)
     except BaseException as exc:
         # Leave a trace of the interruption; the next run resumes and says so in its own event.
         with contextlib.suppress(Exception), transaction(session_factory) as session:
