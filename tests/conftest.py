@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -17,6 +18,11 @@ from shouhu.core.crypto.keyring import Keyring, install_keyring, load_keyring
 from shouhu.core.database import make_engine
 from shouhu.core.runtime import start
 from shouhu.core.settings import get_settings
+
+# No time limit per example: timed assertions do not belong in tests, and on a busy 2-core
+# machine Hypothesis's default 200 ms deadline failed examples that were merely slow.
+hypothesis_settings.register_profile("shouhu", deadline=None)
+hypothesis_settings.load_profile("shouhu")
 
 TEST_MASTER_KEY = bytes(range(32))
 PG_URL = os.environ.get("SHOUHU_TEST_DATABASE_URL")
