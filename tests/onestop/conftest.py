@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from shouhu.core.audit.models import AuditEvent
+from shouhu.core.settings import Settings
+from shouhu.web.app import create_app
 from tests.factories.onestop import Cast, make_cast
-
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
 
 
 @pytest.fixture
@@ -33,3 +36,17 @@ def events_since(session: Session, start: int) -> list[tuple[str, str | None]]:
         .order_by(AuditEvent.seq)
     )
     return [(action, kind) for action, kind in rows]
+
+
+@pytest.fixture
+def app(session_factory: sessionmaker[Session], migrated_engine: Engine, tmp_path: Path) -> FastAPI:
+    """The application as tests/web/conftest.py builds it, joined to the test's transaction."""
+    chosen = Settings(env="test", data_dir=tmp_path, secure_cookies=True)
+    return create_app(settings=chosen, sessions=session_factory, engine=migrated_engine)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    """An HTTPS client that does not follow redirects."""
+    with TestClient(app, base_url="https://testserver", follow_redirects=False) as c:
+        yield c

@@ -33,8 +33,8 @@ CASE_ROLE_LABELS: Final = {
     CaseRole.SUPPORT: N_("Support worker"),
     CaseRole.PSYCHOLOGIST: N_("Psychologist"),
     CaseRole.MEDICAL: N_("Medical staff"),
-    CaseRole.LEGAL_AID: N_("Legal aid"),
-    CaseRole.WOMENS_FEDERATION: N_("Women's Federation"),
+    CaseRole.LEGAL_AID: N_("Legal aid lawyer"),
+    CaseRole.WOMENS_FEDERATION: N_("Women's Federation worker"),
 }
 SEX_LABELS: Final = {ChildSex.FEMALE: N_("Female"), ChildSex.MALE: N_("Male")}
 FACILITY_LABELS: Final = {

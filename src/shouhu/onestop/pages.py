@@ -91,7 +91,7 @@ def _site_names(db: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
     if not ids:
         return {}
     rows = db.execute(select(OneStopSite.id, OneStopSite.name).where(OneStopSite.id.in_(ids)))
-    return dict(rows)
+    return dict(rows.all())  # a Result has keys(): dict() would take it for a mapping
 
 
 # --- the intake ---------------------------------------------------------------------------------
@@ -260,11 +260,10 @@ def _case_page(
     case = cases.read_case(db, actor=me.principal, case_id=case_id)
     member = repository.membership(db, case.id, me.principal.user_id)
     history = repository.status_history(db, case.id)
-    names = dict(
-        db.execute(
-            select(User.id, User.username).where(User.id.in_({c.changed_by_id for c in history}))
-        )
+    rows = db.execute(
+        select(User.id, User.username).where(User.id.in_({c.changed_by_id for c in history}))
     )
+    names = dict(rows.all())
     context = _context(
         case=case,
         site=db.get(OneStopSite, case.site_id),

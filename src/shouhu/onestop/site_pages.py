@@ -66,7 +66,7 @@ def _names(db: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
     if not ids:
         return {}
     rows = db.execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(ids)))
-    return dict(rows)
+    return dict(rows.all())  # a Result has keys(): dict() would take it for a mapping
 
 
 def _host_units(db: Session) -> list[Organisation]:

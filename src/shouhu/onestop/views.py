@@ -64,7 +64,7 @@ def site_names(session: Session, cases: list[OneStopCase]) -> dict[object, str]:
     if not ids:
         return {}
     rows = session.execute(select(OneStopSite.id, OneStopSite.name).where(OneStopSite.id.in_(ids)))
-    return dict(rows)
+    return dict(rows.all())  # a Result has keys(): dict() would take it for a mapping
 
 
 def case_summaries(session: Session, cases: list[OneStopCase]) -> list[CaseSummaryOut]:
