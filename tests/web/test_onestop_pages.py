@@ -57,6 +57,8 @@ def test_the_navigation_offers_cases_and_sites_to_those_who_hold_the_permissions
         page = client.get("/", headers=EN).text
         assert ('data-testid="nav-cases"' in page) is cases_link, role
         assert ('data-testid="nav-sites"' in page) is sites_link, role
+        assert ('data-testid="home-cases"' in page) is cases_link, role
+        assert ('data-testid="home-intake"' in page) is (role is Role.CASE_OFFICER), role
 
 
 def test_intake_through_the_form_shows_the_child_by_pseudonym_in_both_languages(
