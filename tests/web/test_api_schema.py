@@ -35,6 +35,7 @@ from shouhu.screening.inquiries import submit_inquiry
 from shouhu.web.app import create_app
 from tests.conftest import TEST_MASTER_KEY, drop_postgres_database, fresh_database_url
 from tests.factories.accounts import api_token, make_org, make_user
+from tests.factories.onestop import make_site
 from tests.factories.registry import prc_number
 from tests.web.inquiry_page_cases import request_for
 
@@ -102,7 +103,10 @@ def target(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[T
         )
         certificate = current_certificate(session, inquiry.id)
         assert certificate is not None
+        # A one-stop site, for the operator's directory routes to reach.
+        site = make_site(session)
         path_ids = {
+            "site_id": str(site.id),
             "org_id": str(school.id),
             "user_id": str(staff.id),
             "token_id": str(spare),

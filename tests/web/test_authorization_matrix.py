@@ -15,6 +15,7 @@ from shouhu.accounts.models import User
 from shouhu.accounts.roles import PERMISSIONS, OrgType, Permission, Role
 from shouhu.web.permission_matrix import app_routes, route_rules
 from tests.factories.accounts import DEFAULT_PASSWORD, api_token, make_org, make_user
+from tests.onestop.test_api import onestop_matrix_cases
 from tests.registry.test_api import web_matrix_cases
 from tests.registry.test_api_persons import web_matrix_cases as person_matrix_cases
 from tests.screening.test_batch_api import batch_matrix_cases
@@ -24,6 +25,7 @@ from tests.web import (
     batch_page_cases,
     compliance_cases,
     inquiry_page_cases,
+    onestop_page_cases,
     recheck_page_cases,
     registry_page_cases,
 )
@@ -91,6 +93,7 @@ class Case:
     form: dict[str, Any] = field(default_factory=dict)
     form_build: Builder | None = None  # a form that needs objects from the database
     json: Any = None
+    json_build: Builder | None = None  # a body that needs objects from the database
     files: dict[str, Any] | None = None  # a multipart upload (with `form` as its fields)
     ok: tuple[int, ...] = (200,)
 
@@ -181,6 +184,7 @@ PAGE_CASES += inquiry_page_cases.cases(Case)
 PAGE_CASES += batch_page_cases.cases(Case)
 PAGE_CASES += [c for c in compliance_cases.cases(Case) if not c.path.startswith("/api/")]
 PAGE_CASES += recheck_page_cases.cases(Case)
+PAGE_CASES += onestop_page_cases.cases(Case)
 
 PAGE_CASES += [
     Case("GET", "/audit", Permission.AUDIT_VERIFY),
@@ -239,6 +243,7 @@ API_CASES += inquiry_matrix_cases(Case)
 API_CASES += batch_matrix_cases(Case)
 API_CASES += [c for c in compliance_cases.cases(Case) if c.path.startswith("/api/")]
 API_CASES += recheck_matrix_cases(Case)
+API_CASES += onestop_matrix_cases(Case)
 
 # Routes outside the matrix, with the reason: the sign-in steps and health probes are open by
 # design and have their own tests.
@@ -324,6 +329,9 @@ def _call(  # noqa: PLR0917 - the matrix tests pass what each call needs
                 "roles": ["admin"],
                 "password": "a fresh temporary passphrase",
             }
+        if case.json_build is not None and session is not None and user is not None:
+            body = case.json_build(session, user)
+            session.commit()
         if case.files is not None:
             return client.request(
                 case.method, path, data=case.form, files=case.files, headers=headers
@@ -383,7 +391,9 @@ def test_someone_elses_object_is_404(
     if case.path.startswith("/api/"):
         token = api_token(session, user)
         session.commit()
-        status = _call(client, case, values, None, {"Authorization": f"Bearer {token}"}, session)
+        status = _call(
+            client, case, values, None, {"Authorization": f"Bearer {token}"}, session, user
+        )
     else:
         status = _call(web_client, case, values, csrf, session=session, user=user)
     assert status == 404
@@ -399,7 +409,9 @@ def test_allowed_role_succeeds(
     if case.path.startswith("/api/"):
         token = api_token(session, user)
         session.commit()
-        status = _call(client, case, values, None, {"Authorization": f"Bearer {token}"}, session)
+        status = _call(
+            client, case, values, None, {"Authorization": f"Bearer {token}"}, session, user
+        )
     else:
         status = _call(web_client, case, values, csrf, session=session, user=user)
     assert status in case.ok

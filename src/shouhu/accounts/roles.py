@@ -110,6 +110,13 @@ class Permission(StrEnum):
     RECHECK_ENTER = "recheck:enter"  # enter a refused candidate's re-check request (authority)
     RECHECK_DECIDE = "recheck:decide"  # re-examine match and record, uphold or overturn
     RECHECK_READ = "recheck:read"  # read re-check requests: their authority's, or all (registry)
+    ONESTOP_SITES_READ = "onestop:sites_read"  # the directory of one-stop sites and partners
+    ONESTOP_SITES_MANAGE = "onestop:sites_manage"  # create and change sites, attach partners
+    # Open the cases one is a team member of (the repository shows members only; others 404).
+    ONESTOP_CASES_READ = "onestop:cases_read"
+    ONESTOP_CASES_INTAKE = "onestop:cases_intake"  # receive a case (public security)
+    # Change a case's status and its team: the service also requires active membership.
+    ONESTOP_CASES_MANAGE = "onestop:cases_manage"
 
 
 _EVERY_ROLE = frozenset(Role)
@@ -151,6 +158,26 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.RECHECK_ENTER: frozenset({Role.EDUCATION_OFFICER}),
     Permission.RECHECK_DECIDE: frozenset({Role.REGISTRY_REVIEWER}),
     Permission.RECHECK_READ: frozenset({Role.EDUCATION_OFFICER, Role.REGISTRY_REVIEWER}),
+    # The site directory is directory data, no case content: the operator keeps it (DESIGN §2),
+    # and those who work one-stop cases read it to choose a site and its partners.
+    Permission.ONESTOP_SITES_READ: frozenset(
+        {
+            Role.CASE_OFFICER,
+            Role.FORENSIC_EXAMINER,
+            Role.PROSECUTOR,
+            Role.SUPPORT_WORKER,
+            Role.ADMIN,
+        }
+    ),
+    Permission.ONESTOP_SITES_MANAGE: frozenset({Role.ADMIN}),
+    # The roles a case team is made of (MPS one-stop pilot: investigation, forensics, the
+    # procuratorate and the partners attend together). The operator, oversight and the
+    # registry's roles see no case content (DESIGN §2): their requests stop at the route.
+    Permission.ONESTOP_CASES_READ: frozenset(
+        {Role.CASE_OFFICER, Role.FORENSIC_EXAMINER, Role.PROSECUTOR, Role.SUPPORT_WORKER}
+    ),
+    Permission.ONESTOP_CASES_INTAKE: frozenset({Role.CASE_OFFICER}),
+    Permission.ONESTOP_CASES_MANAGE: frozenset({Role.CASE_OFFICER}),
 }
 
 

@@ -18,6 +18,10 @@ from shouhu.core.audit import pages as audit_pages
 from shouhu.core.runtime import Runtime
 from shouhu.core.settings import Settings
 from shouhu.health import api as health_api
+from shouhu.onestop import api as onestop_api
+from shouhu.onestop import pages as onestop_pages
+from shouhu.onestop import site_api as onestop_site_api
+from shouhu.onestop import site_pages as onestop_site_pages
 from shouhu.registry import api as registry_api
 from shouhu.registry import duplicate_pages
 from shouhu.registry import pages as registry_pages
@@ -83,6 +87,8 @@ def create_app(
     app.include_router(recheck_api.router, prefix="/api/v1")
     app.include_router(certificate_api.api, prefix="/api/v1")
     app.include_router(compliance_api.router, prefix="/api/v1")
+    app.include_router(onestop_site_api.router, prefix="/api/v1")
+    app.include_router(onestop_api.router, prefix="/api/v1")
     app.include_router(site_pages.router)
     app.include_router(accounts_pages.router)
     app.include_router(admin_pages.router)
@@ -97,5 +103,7 @@ def create_app(
     app.include_router(recheck_pages.notices)
     app.include_router(recheck_pages.requests)
     app.include_router(recheck_pages.reviews)
+    app.include_router(onestop_site_pages.router)
+    app.include_router(onestop_pages.router)
     app.include_router(certificate_api.page)
     return app

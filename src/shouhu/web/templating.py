@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
@@ -10,12 +11,23 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
 
-from shouhu.accounts.roles import KIND_LABELS, ORG_TYPE_LABELS, ROLE_LABELS
+from shouhu.accounts.roles import KIND_LABELS, ORG_TYPE_LABELS, ROLE_LABELS, Permission, roles_with
 from shouhu.core.i18n import LANGUAGES, current_language, gettext
 from shouhu.core.settings import Settings
 from shouhu.web.deps import pre_session_cookie_name
 
-TEMPLATE_PACKAGES = ("shouhu.web", "shouhu.accounts", "shouhu.registry", "shouhu.screening")
+TEMPLATE_PACKAGES = (
+    "shouhu.web",
+    "shouhu.accounts",
+    "shouhu.registry",
+    "shouhu.screening",
+    "shouhu.onestop",
+)
+
+
+def roles_may(role_names: Iterable[str], permission: str) -> bool:
+    """Whether any of these roles holds the permission (the layout's navigation asks)."""
+    return bool(set(role_names) & roles_with(Permission(permission)))
 
 
 @cache
@@ -31,6 +43,7 @@ def environment() -> Environment:
     env.globals["role_labels"] = ROLE_LABELS
     env.globals["org_type_labels"] = ORG_TYPE_LABELS
     env.globals["kind_labels"] = KIND_LABELS
+    env.globals["roles_may"] = roles_may
     return env
 
 

@@ -1,0 +1,71 @@
+"""What people read for the one-stop codes: statuses, channels, roles in a case, pseudonyms."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from shouhu.core.i18n import N_, current_language, gettext
+from shouhu.onestop.models import CaseRole, CaseStatus, ChildSex, ReportingChannel
+from shouhu.registry.policy import catalogue
+
+STATUS_LABELS: Final = {
+    CaseStatus.RECEIVED: N_("Received"),
+    CaseStatus.JOINT_SESSION_SCHEDULED: N_("Joint session scheduled"),
+    CaseStatus.EVIDENCE_COLLECTED: N_("Evidence collected"),
+    CaseStatus.UNDER_INVESTIGATION: N_("Under investigation"),
+    CaseStatus.PROSECUTED: N_("Prosecuted"),
+    CaseStatus.NOT_PROSECUTED: N_("Not prosecuted"),
+    CaseStatus.JUDGED: N_("Judged"),
+    CaseStatus.CLOSED: N_("Closed"),
+}
+CHANNEL_LABELS: Final = {
+    ReportingChannel.POLICE_REPORT: N_("Report to the police"),
+    ReportingChannel.MANDATORY_REPORT_SCHOOL: N_("Mandatory report by a school"),
+    ReportingChannel.MANDATORY_REPORT_HOSPITAL: N_("Mandatory report by a hospital"),
+    ReportingChannel.MANDATORY_REPORT_OTHER: N_("Mandatory report by another body"),
+    ReportingChannel.FAMILY: N_("Report by the family"),
+}
+CASE_ROLE_LABELS: Final = {
+    CaseRole.LEAD_OFFICER: N_("Lead officer"),
+    CaseRole.INVESTIGATOR: N_("Investigator"),
+    CaseRole.FORENSIC: N_("Forensic examiner"),
+    CaseRole.PROSECUTOR: N_("Prosecutor"),
+    CaseRole.SUPPORT: N_("Support worker"),
+    CaseRole.PSYCHOLOGIST: N_("Psychologist"),
+    CaseRole.MEDICAL: N_("Medical staff"),
+    CaseRole.LEGAL_AID: N_("Legal aid lawyer"),
+    CaseRole.WOMENS_FEDERATION: N_("Women's Federation worker"),
+}
+SEX_LABELS: Final = {ChildSex.FEMALE: N_("Female"), ChildSex.MALE: N_("Male")}
+FACILITY_LABELS: Final = {
+    "interview_room": N_("Recorded interview room"),
+    "medical_room": N_("Medical examination room"),
+    "waiting_room": N_("Child-friendly waiting room"),
+}
+
+
+def pseudonym(letter: str) -> str:
+    """A child's pseudonym in the reader's language: "儿童 A", "Child A"."""
+    return gettext("Child {letter}", letter=letter)
+
+
+def offence_names() -> dict[str, str]:
+    """The registry catalogue's offences by code, named in the reader's language."""
+    chinese = current_language() == "zh_CN"
+    return {
+        code: offence.name_zh if chinese else offence.name_en
+        for code, offence in sorted(catalogue().offences.items())
+    }
+
+
+def labels() -> dict[str, object]:
+    """Every label a one-stop page may need."""
+    return {
+        "status_labels": STATUS_LABELS,
+        "channel_labels": CHANNEL_LABELS,
+        "case_role_labels": CASE_ROLE_LABELS,
+        "sex_labels": SEX_LABELS,
+        "facility_labels": FACILITY_LABELS,
+        "offence_names": offence_names(),
+        "pseudonym": pseudonym,
+    }
