@@ -18,6 +18,7 @@ from shouhu.core import migrate
 from shouhu.core.database import transaction
 from shouhu.core.settings import Settings, get_settings
 from shouhu.demo_inquiries import seed_inquiries
+from shouhu.demo_onestop import seed_onestop
 from shouhu.demo_registry import registry_is_empty, seed_registry
 from shouhu.demo_workflow import seed_workflow
 from shouhu.screening.batch_runner import BatchRunner
@@ -123,6 +124,12 @@ def demo(
             f"[green]made demo inquiries[/green]: {asked.inquiries} by school.hr (answered,"
             " under review, refused, waiting for education.officer) and a staff file of"
             f" {asked.batch_rows} rows answered in a batch",
+            highlight=False,
+        )
+        onestop = seed_onestop(rt.sessions)
+        err.print(
+            f"[green]made one-stop demo data[/green]: {onestop.sites} sites and {onestop.cases}"
+            " cases in every state (sign in as case.officer, prosecutor or support.worker)",
             highlight=False,
         )
     # Plain aligned lines, never cut to the terminal's width: people copy the passwords.
