@@ -30,6 +30,7 @@ from shouhu.onestop.session_models import Agency, JointSession, SessionArrival
 ACTION_SESSION_SCHEDULE: Final = "onestop:session_schedule"
 ACTION_ARRIVAL: Final = "onestop:session_arrival"
 ACTION_DEPARTURE: Final = "onestop:session_departure"
+ACTION_SESSION_VIEW: Final = "onestop:session_view"
 
 # Always required (MPS pilot): the three agencies that fix the evidence.
 CORE_AGENCIES: Final = frozenset(
@@ -332,6 +333,24 @@ class Attendance:
     def flagged(self) -> bool:
         """Whether the session is flagged: due, and a required agency lacked (or never at once)."""
         return self.due and (bool(self.missing) or not self.all_together)
+
+
+def read_session(
+    session: Session, *, actor: Principal, case_id: uuid.UUID, session_id: uuid.UUID
+) -> JointSession:
+    """A session of the actor's team with its arrivals to show (the guardian's name): audited."""
+    require(actor, Permission.ONESTOP_CASES_READ)
+    case = get_case(session, actor, case_id)
+    joint = get_session(session, case, session_id)
+    audit_record(
+        session,
+        actor=actor,
+        action=ACTION_SESSION_VIEW,
+        object_type="joint_session",
+        object_id=joint.id,
+        details={"case": str(case.id)},
+    )
+    return joint
 
 
 def arrivals_of(session: Session, joint_id: uuid.UUID) -> list[SessionArrival]:
