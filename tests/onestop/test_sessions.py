@@ -9,12 +9,17 @@ from typing import TYPE_CHECKING
 import pytest
 
 from shouhu.core.database import utcnow
-from shouhu.core.errors import ConflictError, ForbiddenError, ValidationFailedError
+from shouhu.core.errors import (
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    ValidationFailedError,
+)
 from shouhu.onestop import interviews, joint_sessions, repository
 from shouhu.onestop.models import CaseStatus
 from shouhu.onestop.session_models import Agency
 from tests.factories.lifecycle import principal_of
-from tests.factories.onestop import Cast, join, open_case
+from tests.factories.onestop import Cast, join, move_to, open_case
 from tests.onestop.conftest import events_since, head
 
 if TYPE_CHECKING:
@@ -348,3 +353,21 @@ def test_a_child_without_a_document_is_counted_in_the_case_only(
     (shown,) = interviews.child_interviews(session, [_child(session, case_b)])
     assert not shown.recognised
     assert shown.all_cases == 1
+
+
+def test_a_decided_case_gets_no_session_and_an_outsider_gets_404(
+    session: Session, cast: Cast
+) -> None:
+    case, _ = _team(session, cast)
+    move_to(session, case, CaseStatus.PROSECUTED)
+    with pytest.raises(ConflictError) as caught:
+        _schedule(session, cast, case)
+    assert "cannot have a joint session" in str(caught.value)
+    with pytest.raises(NotFoundError):
+        joint_sessions.schedule_session(
+            session,
+            actor=principal_of(cast.second_officer),
+            case_id=case.id,
+            site_id=None,
+            scheduled_for=utcnow(),
+        )

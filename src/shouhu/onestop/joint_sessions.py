@@ -133,7 +133,6 @@ def schedule_session(
     if CaseStatus(case.status) not in SCHEDULABLE:
         raise ConflictError(
             "A case in status {current} cannot have a joint session.",
-            field="status",
             current=case.status,
         )
     chosen_site = None
