@@ -189,12 +189,16 @@ def test_the_second_interview_is_a_409_until_the_prosecutor_approves(
     first = client.post(f"{CASES}/{case.id}/interviews", json=body, headers=officer)
     assert first.status_code == 201, first.text
     assert (first.json()["number"], first.json()["letter"]) == (1, "A")
-    refused = client.post(f"{CASES}/{case.id}/interviews", json=body, headers=officer)
+    refused = client.post(
+        f"{CASES}/{case.id}/interviews", json=body, headers={**officer, "Accept-Language": "en"}
+    )
     assert refused.status_code == 409
     problem = refused.json()
     assert "Child A has already been interviewed" in problem["detail"]
     assert "prosecutor" in problem["detail"]
     assert "child_id" in refused.text
+    chinese = client.post(f"{CASES}/{case.id}/interviews", json=body, headers=officer).json()
+    assert "儿童 A 在本案中已接受过询问" in chinese["detail"]
     # A case officer holds no approval permission: 403 at the route.
     approval = {"child_id": str(child.id), "reason": "录像损坏"}
     url = f"{CASES}/{case.id}/interviews/second-approvals"
