@@ -16,6 +16,7 @@ from shouhu.accounts.roles import PERMISSIONS, OrgType, Permission, Role
 from shouhu.web.permission_matrix import app_routes, route_rules
 from tests.factories.accounts import DEFAULT_PASSWORD, api_token, make_org, make_user
 from tests.onestop.test_api import onestop_matrix_cases
+from tests.onestop.test_session_api import session_matrix_cases
 from tests.registry.test_api import web_matrix_cases
 from tests.registry.test_api_persons import web_matrix_cases as person_matrix_cases
 from tests.screening.test_batch_api import batch_matrix_cases
@@ -26,6 +27,7 @@ from tests.web import (
     compliance_cases,
     inquiry_page_cases,
     onestop_page_cases,
+    onestop_session_page_cases,
     recheck_page_cases,
     registry_page_cases,
 )
@@ -185,6 +187,7 @@ PAGE_CASES += batch_page_cases.cases(Case)
 PAGE_CASES += [c for c in compliance_cases.cases(Case) if not c.path.startswith("/api/")]
 PAGE_CASES += recheck_page_cases.cases(Case)
 PAGE_CASES += onestop_page_cases.cases(Case)
+PAGE_CASES += onestop_session_page_cases.cases(Case)
 
 PAGE_CASES += [
     Case("GET", "/audit", Permission.AUDIT_VERIFY),
@@ -244,6 +247,7 @@ API_CASES += batch_matrix_cases(Case)
 API_CASES += [c for c in compliance_cases.cases(Case) if c.path.startswith("/api/")]
 API_CASES += recheck_matrix_cases(Case)
 API_CASES += onestop_matrix_cases(Case)
+API_CASES += session_matrix_cases(Case)
 
 # Routes outside the matrix, with the reason: the sign-in steps and health probes are open by
 # design and have their own tests.

@@ -117,6 +117,8 @@ class Permission(StrEnum):
     ONESTOP_CASES_INTAKE = "onestop:cases_intake"  # receive a case (public security)
     # Change a case's status and its team: the service also requires active membership.
     ONESTOP_CASES_MANAGE = "onestop:cases_manage"
+    # Approve a second forensic interview of a child (the service also requires the case role).
+    ONESTOP_INTERVIEW_APPROVE = "onestop:interview_approve"
 
 
 _EVERY_ROLE = frozenset(Role)
@@ -178,6 +180,8 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     ),
     Permission.ONESTOP_CASES_INTAKE: frozenset({Role.CASE_OFFICER}),
     Permission.ONESTOP_CASES_MANAGE: frozenset({Role.CASE_OFFICER}),
+    # The child is interviewed once; a prosecutor approves a second (DESIGN §2).
+    Permission.ONESTOP_INTERVIEW_APPROVE: frozenset({Role.PROSECUTOR}),
 }
 
 

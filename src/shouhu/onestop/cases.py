@@ -30,6 +30,7 @@ from shouhu.identity.documents import normalise_document
 from shouhu.identity.errors import IdentityError
 from shouhu.identity.prc_id import normalise_sex
 from shouhu.onestop import checks
+from shouhu.onestop.child_index import child_index
 from shouhu.onestop.models import (
     CaseChild,
     CaseMember,
@@ -278,6 +279,7 @@ def _new_child(
         age_at_intake=values["age_at_intake"],
         sex=values["sex"],
         id_type=values["id_type"],
+        id_index=child_index(values["id_type"], values["id_number"]),  # type: ignore[arg-type]
         added_by_id=actor.user_id,
     )
     child.ensure_id()

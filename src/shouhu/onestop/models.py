@@ -163,6 +163,9 @@ class CaseChild(UUIDPrimaryKey, Base):
     id_type: Mapped[str | None] = mapped_column(String(16))
     id_number_sealed: Mapped[bytes | None] = mapped_column("id_number", Sealed())
     id_number = EncryptedString()
+    # Blind index of the child's document (onestop.interviews.child_index): the same child in
+    # several cases, for counting interviews across cases without decrypting anything.
+    id_index: Mapped[str | None] = mapped_column(String(BLIND_INDEX_LENGTH), index=True)
     date_of_birth_sealed: Mapped[bytes | None] = mapped_column("date_of_birth", Sealed())
     date_of_birth = EncryptedString()  # ISO 8601
     age_at_intake: Mapped[int]

@@ -25,6 +25,7 @@ from shouhu.identity.documents import IdType
 from shouhu.onestop import cases, repository, team
 from shouhu.onestop.labels import labels
 from shouhu.onestop.models import CaseRole, ChildSex, OneStopCase, OneStopSite, ReportingChannel
+from shouhu.onestop.session_views import section_context
 from shouhu.registry.pages import ID_TYPE_LABELS
 from shouhu.web.deps import Db, PagePermission, SignedIn
 from shouhu.web.templating import render
@@ -281,6 +282,7 @@ def _case_page(
         id_type_labels={t.value: ID_TYPE_LABELS[t] for t in IdType},
         values=values or {},
         errors=errors or {},
+        **section_context(db, me.principal, case, member),
     )
     return render(request, "onestop/case.html", context, status=status)
 

@@ -20,6 +20,8 @@ from shouhu.core.settings import Settings
 from shouhu.health import api as health_api
 from shouhu.onestop import api as onestop_api
 from shouhu.onestop import pages as onestop_pages
+from shouhu.onestop import session_api as onestop_session_api
+from shouhu.onestop import session_pages as onestop_session_pages
 from shouhu.onestop import site_api as onestop_site_api
 from shouhu.onestop import site_pages as onestop_site_pages
 from shouhu.registry import api as registry_api
@@ -89,6 +91,7 @@ def create_app(
     app.include_router(compliance_api.router, prefix="/api/v1")
     app.include_router(onestop_site_api.router, prefix="/api/v1")
     app.include_router(onestop_api.router, prefix="/api/v1")
+    app.include_router(onestop_session_api.router, prefix="/api/v1")
     app.include_router(site_pages.router)
     app.include_router(accounts_pages.router)
     app.include_router(admin_pages.router)
@@ -105,5 +108,6 @@ def create_app(
     app.include_router(recheck_pages.reviews)
     app.include_router(onestop_site_pages.router)
     app.include_router(onestop_pages.router)
+    app.include_router(onestop_session_pages.router)
     app.include_router(certificate_api.page)
     return app

@@ -1,0 +1,413 @@
+"""Joint sessions: scheduling, arrivals and departures, and who was there together.
+
+MPS one-stop pilot (DESIGN §1): criminal investigation, forensics and the procuratorate attend
+every session; the Women's Federation, medical staff, a psychologist, the guardian and legal aid
+as the case needs. The flag of a session that lacked a required agency is computed from the
+arrivals each time it is shown, never stored, so an arrival recorded late corrects it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shouhu.accounts.policies import require
+from shouhu.accounts.roles import Permission
+from shouhu.core.audit.chain import record as audit_record
+from shouhu.core.database import utcnow
+from shouhu.core.errors import ConflictError, NotFoundError, ValidationFailedError
+from shouhu.core.principal import Principal
+from shouhu.onestop import cases, checks
+from shouhu.onestop.models import CaseChild, CaseMember, CaseRole, CaseStatus, OneStopCase
+from shouhu.onestop.repository import children_of, get_case, get_site
+from shouhu.onestop.session_models import Agency, JointSession, SessionArrival
+
+ACTION_SESSION_SCHEDULE: Final = "onestop:session_schedule"
+ACTION_ARRIVAL: Final = "onestop:session_arrival"
+ACTION_DEPARTURE: Final = "onestop:session_departure"
+ACTION_SESSION_VIEW: Final = "onestop:session_view"
+
+# Always required (MPS pilot): the three agencies that fix the evidence.
+CORE_AGENCIES: Final = frozenset(
+    {Agency.CRIMINAL_INVESTIGATION, Agency.FORENSICS, Agency.PROCURATORATE}
+)
+# Offences whose evidence or harm calls for a medical examination at the session.
+MEDICAL_OFFENCES: Final = frozenset(
+    {
+        "rape",
+        "sex_with_minor_in_care",
+        "forcible_indecency",
+        "child_molestation",
+        "minor_prostitution",
+        "abuse",
+        "abuse_under_care",
+        "intentional_injury",
+    }
+)
+# A case may be given a session until the procuratorate has decided.
+SCHEDULABLE: Final = frozenset(
+    {
+        CaseStatus.RECEIVED,
+        CaseStatus.JOINT_SESSION_SCHEDULED,
+        CaseStatus.EVIDENCE_COLLECTED,
+        CaseStatus.UNDER_INVESTIGATION,
+    }
+)
+# Which agencies a member of each case role may arrive for; `support` workers come from the
+# partner organisations and may stand for any partner agency, never for the state's three.
+ROLE_AGENCIES: Final[dict[CaseRole, frozenset[Agency]]] = {
+    CaseRole.LEAD_OFFICER: frozenset({Agency.CRIMINAL_INVESTIGATION}),
+    CaseRole.INVESTIGATOR: frozenset({Agency.CRIMINAL_INVESTIGATION}),
+    CaseRole.FORENSIC: frozenset({Agency.FORENSICS}),
+    CaseRole.PROSECUTOR: frozenset({Agency.PROCURATORATE}),
+    CaseRole.WOMENS_FEDERATION: frozenset({Agency.WOMENS_FEDERATION}),
+    CaseRole.MEDICAL: frozenset({Agency.MEDICAL}),
+    CaseRole.PSYCHOLOGIST: frozenset({Agency.PSYCHOLOGIST}),
+    CaseRole.LEGAL_AID: frozenset({Agency.LEGAL_AID}),
+    CaseRole.SUPPORT: frozenset(
+        {Agency.WOMENS_FEDERATION, Agency.MEDICAL, Agency.PSYCHOLOGIST, Agency.LEGAL_AID}
+    ),
+}
+NAME_LENGTH: Final = 100
+# A session is arranged ahead, or entered just after it took place (a month back at most).
+LATEST_PAST: Final = timedelta(days=31)
+
+
+def default_agencies(case: OneStopCase, children: list[CaseChild]) -> list[Agency]:
+    """The agencies a new session of this case requires unless the scheduler says otherwise.
+
+    The core three; the guardian and a psychologist always (the child is interviewed); medical
+    staff when the offence calls for an examination (MEDICAL_OFFENCES); the Women's Federation
+    when a child is a girl. Legal aid is added by choice.
+    """
+    chosen = set(CORE_AGENCIES) | {Agency.GUARDIAN, Agency.PSYCHOLOGIST}
+    if case.offence in MEDICAL_OFFENCES:
+        chosen.add(Agency.MEDICAL)
+    if any(child.sex == "F" for child in children):
+        chosen.add(Agency.WOMENS_FEDERATION)
+    return [agency for agency in Agency if agency in chosen]
+
+
+def _aware(value: datetime | None, field: str) -> datetime:
+    if value is None:
+        raise ValidationFailedError("Give a date and time.", field=field)
+    if value.tzinfo is None:
+        raise ValidationFailedError("Give the time with its time zone.", field=field)
+    return value
+
+
+def _agencies(codes: list[str] | None, case: OneStopCase, session: Session) -> list[Agency]:
+    if codes is None:
+        return default_agencies(case, children_of(session, case.id))
+    chosen: set[Agency] = set()
+    for code in codes:
+        try:
+            chosen.add(Agency(code))
+        except ValueError:
+            raise ValidationFailedError(
+                "Choose one of the listed options.", field="required"
+            ) from None
+    # MPS pilot: investigation, forensics and the procuratorate attend every session.
+    chosen |= CORE_AGENCIES
+    return [agency for agency in Agency if agency in chosen]
+
+
+def schedule_session(
+    session: Session,
+    *,
+    actor: Principal,
+    case_id: uuid.UUID,
+    site_id: uuid.UUID | None,
+    scheduled_for: datetime | None,
+    required: list[str] | None = None,
+) -> JointSession:
+    """Arrange a joint session of a case; the first moves a received case on its path."""
+    require(actor, Permission.ONESTOP_CASES_MANAGE)
+    case = get_case(session, actor, case_id, lock=True)
+    cases.require_manager(session, actor, case)
+    if CaseStatus(case.status) not in SCHEDULABLE:
+        raise ConflictError(
+            "A case in status {current} cannot have a joint session.",
+            current=case.status,
+        )
+    chosen_site = None
+    try:
+        chosen_site = get_site(session, actor, site_id or case.site_id)
+    except NotFoundError:
+        chosen_site = None
+    if chosen_site is None or not chosen_site.active:
+        raise ValidationFailedError("Choose an active one-stop site.", field="site_id")
+    when = _aware(scheduled_for, "scheduled_for")
+    if when < utcnow() - LATEST_PAST:
+        raise ValidationFailedError(
+            "The session's time is more than a month ago.", field="scheduled_for"
+        )
+    agencies = _agencies(required, case, session)
+    assert actor.user_id is not None  # noqa: S101 - a manager is a member, hence a user
+    joint = JointSession(
+        case_id=case.id,
+        site_id=chosen_site.id,
+        scheduled_for=when,
+        required=",".join(agency.value for agency in agencies),
+        scheduled_by_id=actor.user_id,
+        scheduled_at=utcnow(),
+    )
+    joint.ensure_id()
+    session.add(joint)
+    session.flush()
+    audit_record(
+        session,
+        actor=actor,
+        action=ACTION_SESSION_SCHEDULE,
+        object_type="joint_session",
+        object_id=joint.id,
+        details={
+            "case": str(case.id),
+            "site": str(chosen_site.id),
+            "scheduled_for": when.isoformat(),
+            "required": joint.required,
+        },
+    )
+    if case.status == CaseStatus.RECEIVED.value:
+        # One path for status moves, so the history and the audit trail stay one.
+        cases.change_status(
+            session,
+            actor=actor,
+            case_id=case.id,
+            status=CaseStatus.JOINT_SESSION_SCHEDULED.value,
+        )
+    return joint
+
+
+def get_session(session: Session, case: OneStopCase, session_id: uuid.UUID) -> JointSession:
+    """A joint session of a case the caller already may see, or NotFoundError."""
+    joint = session.get(JointSession, session_id)
+    if joint is None or joint.case_id != case.id:
+        raise NotFoundError("Joint session not found.")
+    return joint
+
+
+def record_arrival(
+    session: Session,
+    *,
+    actor: Principal,
+    case_id: uuid.UUID,
+    session_id: uuid.UUID,
+    agency: str,
+    arrived_at: datetime | None,
+    member_id: uuid.UUID | None = None,
+    person_name: str | None = None,
+    departed_at: datetime | None = None,
+) -> SessionArrival:
+    """Record who arrived for which agency, and when (a member, or the guardian by name)."""
+    require(actor, Permission.ONESTOP_CASES_MANAGE)
+    case = get_case(session, actor, case_id, lock=True)
+    cases.require_manager(session, actor, case)
+    joint = get_session(session, case, session_id)
+    try:
+        chosen = Agency(agency)
+    except ValueError:
+        raise ValidationFailedError("Choose one of the listed options.", field="agency") from None
+    name = None
+    if chosen is Agency.GUARDIAN:
+        # The guardian is no user: named, and the name sealed like everything about the child.
+        name = checks.line(person_name, field="person_name", limit=NAME_LENGTH)
+        member_id = None
+    else:
+        member = session.get(CaseMember, member_id) if member_id else None
+        if member is None or member.case_id != case.id or member.removed_at is not None:
+            raise ValidationFailedError("Choose a member of the case's team.", field="member_id")
+        if chosen not in ROLE_AGENCIES[CaseRole(member.role)]:
+            raise ValidationFailedError(
+                "This member's role in the case does not attend for this agency.",
+                field="agency",
+            )
+    arrived = _aware(arrived_at, "arrived_at")
+    if arrived > utcnow() + cases.CLOCK_SKEW:
+        raise ValidationFailedError("The arrival time is in the future.", field="arrived_at")
+    departed = None
+    if departed_at is not None:
+        departed = _aware(departed_at, "departed_at")
+        if departed <= arrived:
+            raise ValidationFailedError(
+                "The departure must be after the arrival.", field="departed_at"
+            )
+    assert actor.user_id is not None  # noqa: S101 - a manager is a member, hence a user
+    arrival = SessionArrival(
+        session_id=joint.id,
+        agency=chosen.value,
+        member_id=member_id,
+        arrived_at=arrived,
+        departed_at=departed,
+        recorded_by_id=actor.user_id,
+        recorded_at=utcnow(),
+    )
+    arrival.ensure_id()
+    arrival.person_name = name
+    session.add(arrival)
+    session.flush()
+    audit_record(
+        session,
+        actor=actor,
+        action=ACTION_ARRIVAL,
+        object_type="session_arrival",
+        object_id=arrival.id,
+        # The guardian's name is sealed in the row; the event says only that one came.
+        details={
+            "case": str(case.id),
+            "session": str(joint.id),
+            "agency": chosen.value,
+            "member": str(member_id) if member_id else None,
+        },
+    )
+    return arrival
+
+
+def record_departure(
+    session: Session,
+    *,
+    actor: Principal,
+    case_id: uuid.UUID,
+    session_id: uuid.UUID,
+    arrival_id: uuid.UUID,
+    departed_at: datetime | None,
+) -> SessionArrival:
+    """Record when someone who arrived left the session."""
+    require(actor, Permission.ONESTOP_CASES_MANAGE)
+    case = get_case(session, actor, case_id, lock=True)
+    cases.require_manager(session, actor, case)
+    joint = get_session(session, case, session_id)
+    arrival = session.get(SessionArrival, arrival_id)
+    if arrival is None or arrival.session_id != joint.id:
+        raise NotFoundError("Arrival not found.")
+    if arrival.departed_at is not None:
+        raise ConflictError("This departure is already recorded.", field="departed_at")
+    departed = _aware(departed_at, "departed_at")
+    if departed <= arrival.arrived_at:
+        raise ValidationFailedError("The departure must be after the arrival.", field="departed_at")
+    if departed > utcnow() + cases.CLOCK_SKEW:
+        raise ValidationFailedError("The departure time is in the future.", field="departed_at")
+    arrival.departed_at = departed
+    session.flush()
+    audit_record(
+        session,
+        actor=actor,
+        action=ACTION_DEPARTURE,
+        object_type="session_arrival",
+        object_id=arrival.id,
+        details={"case": str(case.id), "session": str(joint.id), "agency": arrival.agency},
+    )
+    return arrival
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Together:
+    """The longest stretch in which the most agencies were present at once."""
+
+    agencies: frozenset[Agency]
+    start: datetime
+    end: datetime | None  # None: nobody has left yet
+
+
+@dataclass(frozen=True)
+class Attendance:
+    """What a session's arrivals show: who came, who was there together, what was lacking."""
+
+    session: JointSession
+    arrivals: list[SessionArrival]
+    missing: list[Agency]  # required agencies nobody arrived for
+    together: Together | None  # the largest set present at once
+    all_together: bool  # every required agency present at one moment
+    due: bool  # the session's time has come: a lacking agency is then flagged
+
+    @property
+    def flagged(self) -> bool:
+        """Whether the session is flagged: due, and a required agency lacked (or never at once)."""
+        return self.due and (bool(self.missing) or not self.all_together)
+
+
+def read_session(
+    session: Session, *, actor: Principal, case_id: uuid.UUID, session_id: uuid.UUID
+) -> JointSession:
+    """A session of the actor's team with its arrivals to show (the guardian's name): audited."""
+    require(actor, Permission.ONESTOP_CASES_READ)
+    case = get_case(session, actor, case_id)
+    joint = get_session(session, case, session_id)
+    audit_record(
+        session,
+        actor=actor,
+        action=ACTION_SESSION_VIEW,
+        object_type="joint_session",
+        object_id=joint.id,
+        details={"case": str(case.id)},
+    )
+    return joint
+
+
+def arrivals_of(session: Session, joint_id: uuid.UUID) -> list[SessionArrival]:
+    """A session's arrivals, the earliest first."""
+    return list(
+        session.scalars(
+            select(SessionArrival)
+            .where(SessionArrival.session_id == joint_id)
+            .order_by(SessionArrival.arrived_at, SessionArrival.id)
+        )
+    )
+
+
+def present_together(arrivals: list[SessionArrival]) -> Together | None:
+    """The largest set of agencies present at one moment, and the first stretch it held.
+
+    A sweep over arrival and departure times; someone who has not left is present from their
+    arrival on. Ties keep the earlier stretch.
+    """
+    moments = sorted(
+        {a.arrived_at for a in arrivals} | {a.departed_at for a in arrivals if a.departed_at}
+    )
+    best: Together | None = None
+    for index, moment in enumerate(moments):
+        present = frozenset(
+            Agency(a.agency)
+            for a in arrivals
+            if a.arrived_at <= moment and (a.departed_at is None or a.departed_at > moment)
+        )
+        if not present or (best is not None and len(present) <= len(best.agencies)):
+            continue
+        end = moments[index + 1] if index + 1 < len(moments) else None
+        best = Together(agencies=present, start=moment, end=end)
+    return best
+
+
+def attendance(session: Session, joint: JointSession, *, now: datetime | None = None) -> Attendance:
+    """A session's attendance, computed from its arrivals."""
+    arrivals = arrivals_of(session, joint.id)
+    required = joint.required_agencies
+    came = {Agency(a.agency) for a in arrivals}
+    together = present_together(arrivals)
+    return Attendance(
+        session=joint,
+        arrivals=arrivals,
+        missing=[agency for agency in required if agency not in came],
+        together=together,
+        all_together=together is not None and set(required) <= together.agencies,
+        due=(now or utcnow()) >= joint.scheduled_for,
+    )
+
+
+def sessions_of(session: Session, case_id: uuid.UUID) -> list[JointSession]:
+    """A case's joint sessions, the earliest first."""
+    return list(
+        session.scalars(
+            select(JointSession)
+            .where(JointSession.case_id == case_id)
+            .order_by(JointSession.scheduled_for, JointSession.id)
+        )
+    )
