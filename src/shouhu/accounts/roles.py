@@ -117,6 +117,8 @@ class Permission(StrEnum):
     ONESTOP_CASES_INTAKE = "onestop:cases_intake"  # receive a case (public security)
     # Change a case's status and its team: the service also requires active membership.
     ONESTOP_CASES_MANAGE = "onestop:cases_manage"
+    # record evidence items, upload their files, append custody events (investigation, forensics)
+    ONESTOP_EVIDENCE_RECORD = "onestop:evidence_record"
 
 
 _EVERY_ROLE = frozenset(Role)
@@ -178,6 +180,9 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     ),
     Permission.ONESTOP_CASES_INTAKE: frozenset({Role.CASE_OFFICER}),
     Permission.ONESTOP_CASES_MANAGE: frozenset({Role.CASE_OFFICER}),
+    # Evidence is collected and kept by investigators and forensic examiners (MPS one-stop
+    # pilot); prosecutors and partners read it as team members but do not handle it.
+    Permission.ONESTOP_EVIDENCE_RECORD: frozenset({Role.CASE_OFFICER, Role.FORENSIC_EXAMINER}),
 }
 
 

@@ -4,6 +4,7 @@ from shouhu.accounts import models as accounts_models
 from shouhu.core.audit import models as audit_models
 from shouhu.core.crypto import models as crypto_models
 from shouhu.core.database import Base
+from shouhu.onestop import evidence_models
 from shouhu.onestop import models as onestop_models
 from shouhu.registry import models as registry_models
 from shouhu.screening import models as screening_models
@@ -15,6 +16,7 @@ __all__ = [
     "accounts_models",
     "audit_models",
     "crypto_models",
+    "evidence_models",
     "metadata",
     "onestop_models",
     "recheck_models",

@@ -22,7 +22,7 @@ from shouhu.accounts.roles import Permission
 from shouhu.core.errors import DomainError, ForbiddenError, NotFoundError, ValidationFailedError
 from shouhu.core.i18n import gettext
 from shouhu.identity.documents import IdType
-from shouhu.onestop import cases, repository, team
+from shouhu.onestop import cases, evidence_pages, repository, team
 from shouhu.onestop.labels import labels
 from shouhu.onestop.models import CaseRole, ChildSex, OneStopCase, OneStopSite, ReportingChannel
 from shouhu.registry.pages import ID_TYPE_LABELS
@@ -281,6 +281,7 @@ def _case_page(
         id_type_labels={t.value: ID_TYPE_LABELS[t] for t in IdType},
         values=values or {},
         errors=errors or {},
+        **evidence_pages.case_section(db, me.principal, case),
     )
     return render(request, "onestop/case.html", context, status=status)
 
