@@ -171,7 +171,7 @@ def test_a_tampered_file_is_blocked_and_raises_an_alert_the_lead_acknowledges(
     assert answer.status_code == 409
     problem = answer.json()
     assert problem["type"].endswith("/evidence_integrity_failure")
-    assert "alert" in problem["detail"]
+    assert "警报" in problem["detail"]  # the alert, in the default language
     assert b"RECORDED-BYTES" not in answer.content
     # The refusal's transaction committed the alert and its audit events.
     session.expire_all()

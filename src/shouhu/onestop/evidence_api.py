@@ -18,7 +18,7 @@ from shouhu.core.principal import Principal
 from shouhu.onestop import custody_log, evidence, repository
 from shouhu.onestop.api_errors import PROBLEM, errors
 from shouhu.onestop.blobs import BlobTooLargeError
-from shouhu.onestop.evidence_models import EvidenceAlert, EvidenceItem
+from shouhu.onestop.evidence_models import EvidenceAlert, EvidenceItem, EvidenceKind
 from shouhu.onestop.evidence_schemas import (
     CUSTODY_EXAMPLE,
     ITEM_EXAMPLE,
@@ -91,7 +91,7 @@ def item_out(db: Session, item: EvidenceItem) -> ItemOut:
         id=item.id,
         case_id=item.case_id,
         number=item.number,
-        kind=item.kind,  # type: ignore[arg-type]  # validated into EvidenceKind
+        kind=EvidenceKind(item.kind),
         description=item.description or "",
         place=item.place or "",
         collected_at=item.collected_at,

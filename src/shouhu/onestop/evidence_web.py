@@ -19,6 +19,7 @@ from shouhu.accounts.policies import allows
 from shouhu.accounts.users import principal_for
 from shouhu.core.database import transaction
 from shouhu.core.errors import ForbiddenError, ValidationFailedError
+from shouhu.core.i18n import N_
 from shouhu.core.principal import Principal
 from shouhu.onestop.blobs import BlobStore, BlobTooLargeError
 from shouhu.web.deps import (
@@ -77,7 +78,9 @@ def upload_refused(exc: Exception) -> ValidationFailedError:
     """The domain error for an upload the store or the stream refused."""
     if isinstance(exc, BlobTooLargeError):
         return FileTooLargeError(
-            "The file is larger than the {limit} bytes allowed.", field="file", limit=exc.max_bytes
+            N_("The file is larger than the {limit} bytes allowed."),
+            field="file",
+            limit=exc.max_bytes,
         )
     return ValidationFailedError(
         "The upload is not readable: {problem}", field="file", problem=str(exc)
