@@ -81,7 +81,7 @@ def test_recording_an_item_uploading_its_file_and_downloading_it(
 
 
 def test_an_upload_without_the_forms_token_is_refused_and_not_attached(
-    session: Session, signed_in: Signer
+    session: Session, signed_in: Signer, app: FastAPI
 ) -> None:
     case, _, (client, user, _) = _setup(session, signed_in)
     item = record_item(session, user, case)
@@ -93,6 +93,7 @@ def test_an_upload_without_the_forms_token_is_refused_and_not_attached(
     assert refused.status_code == 403
     session.expire_all()
     assert session.get_one(EvidenceItem, item.id).file_sha256 is None
+    assert list(BlobStore(app.state.settings.data_dir / "evidence").stored()) == []
 
 
 def test_a_tampered_file_is_refused_with_an_alert_on_the_case_page(

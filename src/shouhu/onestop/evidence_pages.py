@@ -340,7 +340,13 @@ async def file_upload(
         upload = await receive_multipart(store_for(request), request, max_bytes=max_bytes(request))
     except (BlobTooLargeError, InvalidUploadError) as exc:
         raise upload_refused(exc) from None
-    _check_csrf(request, upload.fields.get("csrf_token"), me.session_row.csrf_token)
+    try:
+        _check_csrf(request, upload.fields.get("csrf_token"), me.session_row.csrf_token)
+    except DomainError:
+        # A forged form stored nothing anyone refers to: a file new to the store goes again.
+        if upload.blob.outcome == "created":
+            store_for(request).remove(upload.blob.sha256)
+        raise
 
     def attach(db: Session) -> None:
         evidence.attach_file(
