@@ -240,6 +240,7 @@ async def upload_file(
 @router.get(
     "/{case_id}/evidence/{item_id}/file",
     response_class=VerifiedBlobResponse,
+    status_code=200,  # VerifiedBlobResponse.__init__ takes no status_code for FastAPI to read
     responses={
         200: {
             "description": "The verified file (Repr-Digest: its SHA-256)",
