@@ -1,32 +1,33 @@
-"""Upload and download a large evidence file through a real server; report speed and memory.
+"""Upload and download a large evidence file through the real server; report speed and memory.
 
 Issue 6: "a 2 GB recording uploads and downloads in constant memory" — the target is a server
-peak of at most 200 MiB above idle, whatever the file's size. The script starts uvicorn in a
-subprocess serving the evidence glue (onestop/streaming.py) over an encrypted BlobStore in a
-scratch directory, then for each size:
+peak of at most 200 MiB above idle, whatever the file's size. The script
 
-- uploads a body generated on the fly (never held whole by the client) with `PUT /evidence`,
-- downloads it with `GET /evidence/{sha256}` (the server verifies the whole file first, then
-  streams it), hashing what arrives and comparing with what was sent,
-- prints MB/s (10⁶ bytes a second) each way, the download's time to first byte (the
-  verification pass), and the server's peak RSS above idle for each phase: VmHWM, reset before
-  each phase through /proc/<pid>/clear_refs, and a 20 ms VmRSS sampler as a cross-check.
+1. makes a scratch SQLite database in a scratch data directory, migrated, with a public
+   security bureau, its one-stop site, a case officer and their API token, and a case the
+   officer received, all through the services (as bench/inquiry_load.py sets up its
+   institution);
+2. starts `shouhu serve` in a subprocess on that data directory (one process, as embedded
+   mode runs), with `SHOUHU_EVIDENCE_MAX_BYTES` above the largest size;
+3. for each size records an evidence item (`POST /api/v1/onestop/cases/{id}/evidence`), uploads
+   a body generated on the fly (never held whole by the client) with
+   `PUT …/evidence/{item}/file`, and downloads it with `GET …/file` (the server verifies the
+   whole file first, then streams it), hashing what arrives and comparing with what was sent;
+4. prints MB/s (10⁶ bytes a second) each way, the download's time to first byte (the
+   verification pass), and the server's peak RSS above idle for each phase: VmHWM, reset before
+   each phase through /proc/<pid>/clear_refs, and a 20 ms VmRSS sampler as a cross-check.
 
 Blobs are deleted after each size, and the scratch directory at the end.
 
     .venv/bin/python bench/evidence_streaming.py                 # 256M and 2G
     .venv/bin/python bench/evidence_streaming.py --sizes 64M,1G --root /srv/scratch
-
-`--app module:factory` serves another application instead (a callable returning an ASGI app
-with the same two routes), so the real case routes can be measured the same way once they
-exist.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import hashlib
-import importlib
 import os
 import secrets
 import shutil
@@ -36,85 +37,93 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Self
 
 import httpx
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from common import MASTER_KEY, open_database
 
-from shouhu.core.crypto.keyring import Keyring
-from shouhu.onestop.blobs import BlobStore, BlobTooLargeError, TamperedBlobError
-from shouhu.onestop.streaming import blocked_download_response, receive_body, verified_download
+from shouhu.accounts import organisations, tokens, users
+from shouhu.accounts.organisations import OrganisationCreate
+from shouhu.accounts.roles import OrgType, Role
+from shouhu.accounts.users import UserCreate, principal_for
+from shouhu.core.database import transaction, utcnow
+from shouhu.core.principal import system_principal
+from shouhu.onestop import cases, sites
 
 MiB = 1 << 20
 OK, CREATED = 200, 201
 BLOCK = 1 * MiB
 TARGET_MIB = 200
-MASTER_FIELD_KEY = bytes(range(32))  # a fixed key: the bench measures speed, not secrecy
 
 
-def make_app(store: BlobStore, *, max_bytes: int) -> Starlette:
-    """The evidence glue with nothing around it: raw upload, verified download, health."""
-
-    async def upload(request: Request) -> Response:
-        try:
-            blob = await receive_body(store, request, max_bytes=max_bytes)
-        except BlobTooLargeError:
-            return JSONResponse({"detail": "too_large"}, status_code=413)
-        return JSONResponse({"sha256": blob.sha256, "size": blob.size}, status_code=201)
-
-    async def download(request: Request) -> Response:
-        try:
-            return await verified_download(
-                store, request.path_params["sha256"], filename="录像.bin"
-            )
-        except TamperedBlobError as error:
-            return blocked_download_response(error)
-
-    async def health(_request: Request) -> Response:
-        return JSONResponse({"ok": True})
-
-    return Starlette(
-        routes=[
-            Route("/evidence", upload, methods=["PUT"]),
-            Route("/evidence/{sha256}", download),
-            Route("/health", health),
-        ]
-    )
+REGION = "110101"
 
 
-def bench_keyring() -> Keyring:
-    """An in-memory keyring: the bench needs no database."""
-    return Keyring(
-        field_keys={"field-bench": MASTER_FIELD_KEY},
-        active_field_key_id="field-bench",
-        blind_index_key=bytes(32),
-        signing_key_id="signing-bench",
-        signing_key=Ed25519PrivateKey.generate(),
-    )
+@dataclass(frozen=True)
+class Scene:
+    """What the bench drives: the officer's token and the case they lead."""
+
+    token: str
+    case_id: str
 
 
-def default_app() -> Starlette:
-    """The app the server subprocess serves unless `--app` names another factory."""
-    root = Path(os.environ["SHOUHU_BENCH_EVIDENCE_ROOT"])
-    max_bytes = int(os.environ["SHOUHU_BENCH_MAX_BYTES"])
-    return make_app(BlobStore(root, keyring=bench_keyring()), max_bytes=max_bytes)
-
-
-def serve(args: argparse.Namespace) -> None:
-    """Run uvicorn in this process (the subprocess side)."""
-    import uvicorn  # noqa: PLC0415 - only the server side needs it
-
-    module, _, name = args.app.partition(":")
-    factory: Callable[[], Any] = getattr(importlib.import_module(module), name)
-    uvicorn.run(factory(), host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
+def create_case(data_dir: Path) -> tuple[str, Scene]:
+    """A migrated SQLite database in `data_dir` with a bureau, site, officer, token and case."""
+    url = f"sqlite:///{data_dir / 'shouhu.db'}"
+    db = open_database("sqlite", url)
+    system = system_principal("cli")
+    with transaction(db.factory) as session:
+        bureau = organisations.create_organisation(
+            session,
+            actor=system,
+            data=OrganisationCreate(
+                name="基准测试区公安分局", type=OrgType.PUBLIC_SECURITY, region_code=REGION
+            ),
+        )
+        officer = users.create_user(
+            session,
+            actor=system,
+            data=UserCreate(
+                organisation_id=bureau.id,
+                username="bench.officer",
+                roles=[Role.CASE_OFFICER],
+                password=secrets.token_urlsafe(24),
+            ),
+        )
+        site = sites.create_site(
+            session,
+            actor=system,
+            data=sites.SiteInput(
+                name="基准测试一站式取证中心",
+                region_code=REGION,
+                host_unit_id=bureau.id,
+                interview_room=True,
+            ),
+        )
+        case = cases.open_case(
+            session,
+            actor=principal_for(officer, "cli"),
+            intake=cases.CaseIntake(
+                received_at=utcnow() - timedelta(hours=1),
+                channel="family",
+                offence="child_molestation",
+                place="某小区",
+                jurisdiction=REGION,
+                site_id=site.id,
+                children=(cases.ChildInput(name="测试儿童", sex="F", age_at_intake=9),),
+            ),
+        )
+        token = tokens.create_token(
+            session, actor=system, user_id=officer.id, name="bench", days=1
+        ).secret
+        scene = Scene(token, str(case.id))
+    db.engine.dispose()
+    return url, scene
 
 
 # Measuring
@@ -214,32 +223,40 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(root: Path, app: str, max_bytes: int) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    """The uvicorn subprocess, up and answering."""
+def server(
+    data_dir: Path, url: str, max_bytes: int
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """`shouhu serve` on the scratch data directory, up and answering."""
     port = free_port()
     env = {
         **os.environ,
-        "SHOUHU_BENCH_EVIDENCE_ROOT": str(root),
-        "SHOUHU_BENCH_MAX_BYTES": str(max_bytes),
-        "PYTHONPATH": os.pathsep.join(
-            [str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")]
-        ),
+        "SHOUHU_DATABASE_URL": url,
+        "SHOUHU_DATA_DIR": str(data_dir),
+        "SHOUHU_MASTER_KEY": base64.urlsafe_b64encode(MASTER_KEY).decode(),
+        "SHOUHU_ENV": "development",
+        "SHOUHU_EVIDENCE_MAX_BYTES": str(max_bytes),
     }
-    process = subprocess.Popen(  # noqa: S603 - our own interpreter and script
-        [sys.executable, __file__, "serve", "--port", str(port), "--app", app], env=env
-    )
+    shouhu = Path(sys.executable).with_name("shouhu")
+    log = data_dir / "server.log"
+    with log.open("wb") as handle:
+        process = subprocess.Popen(  # noqa: S603 - our own command, fixed arguments
+            [str(shouhu), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while True:
             try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == OK:
+                if httpx.get(f"{base}/readyz", timeout=2).status_code == OK:
                     break
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("the server did not start")
-            time.sleep(0.1)
+                raise RuntimeError(f"the server did not start:\n{log.read_text()[-2000:]}")
+            time.sleep(0.2)
         yield process, base
     finally:
         process.terminate()
@@ -247,25 +264,39 @@ def server(root: Path, app: str, max_bytes: int) -> Iterator[tuple[subprocess.Po
 
 
 def transfer(
-    client: httpx.Client, base: str, size: int, pid: int, idle: int
+    client: httpx.Client, base: str, scene: Scene, size: int, *, pid: int, idle: int
 ) -> tuple[Phase, Phase]:
-    """Upload `size` generated bytes, download them, check the hash; measure both."""
+    """Record an item, upload `size` generated bytes as its file, download them; measure both."""
+    cases_url = f"{base}/api/v1/onestop/cases/{scene.case_id}/evidence"
+    made = client.post(
+        cases_url,
+        json={
+            "kind": "interview_recording",
+            "description": "基准测试录像",
+            "place": "询问室",
+            "holder": "物证室",
+            "reason": "基准测试。",
+        },
+    )
+    assert made.status_code == CREATED, made.text
+    file_url = f"{cases_url}/{made.json()['id']}/file"
     sent = hashlib.sha256()
     with measured(pid, idle) as up:
         response = client.put(
-            f"{base}/evidence",
+            file_url,
+            params={"filename": "询问录像.mp4"},
             content=generated_body(size, sent),
-            headers={"Content-Length": str(size), "Content-Type": "application/octet-stream"},
+            headers={"Content-Length": str(size), "Content-Type": "video/mp4"},
         )
-    assert response.status_code == CREATED, response.text
-    stored = response.json()
-    assert stored == {"sha256": sent.hexdigest(), "size": size}, stored
+    assert response.status_code == OK, response.text
+    stored = response.json()["file"]
+    assert (stored["sha256"], stored["size"]) == (sent.hexdigest(), size), stored
     received = hashlib.sha256()
     count = 0
     with measured(pid, idle) as down:
         start = time.perf_counter()
-        with client.stream("GET", f"{base}/evidence/{stored['sha256']}") as streamed:
-            assert streamed.status_code == OK
+        with client.stream("GET", file_url) as streamed:
+            assert streamed.status_code == OK, streamed.read()
             assert int(streamed.headers["content-length"]) == size
             for chunk in streamed.iter_raw(BLOCK):
                 if count == 0:
@@ -280,18 +311,9 @@ def transfer(
 def main() -> None:
     """Measure each size and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    sub = parser.add_subparsers(dest="command")
-    serve_parser = sub.add_parser("serve")
-    serve_parser.add_argument("--port", type=int, required=True)
-    serve_parser.add_argument("--app", default="evidence_streaming:default_app")
     parser.add_argument("--sizes", default="256M,2G")
     parser.add_argument("--root", type=Path, default=None, help="scratch directory's parent")
-    parser.add_argument("--app", default="evidence_streaming:default_app")
     args = parser.parse_args()
-    if args.command == "serve":
-        serve(args)
-        return
-
     sizes = [parse_size(s) for s in args.sizes.split(",")]
     scratch = Path(tempfile.mkdtemp(prefix="shouhu-evidence-bench-", dir=args.root))
     try:
@@ -303,32 +325,34 @@ def main() -> None:
         )
         if free < 2 * need:
             raise SystemExit("not enough free disk for the largest size (twice, to be safe)")
-        run(scratch, sizes, args.app)
+        run(scratch, sizes)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def run(scratch: Path, sizes: list[int], app: str) -> None:
-    """Start the server, warm it up, measure each size, print a table."""
+def run(scratch: Path, sizes: list[int]) -> None:
+    """Set up the case, start the server, warm it up, measure each size, print a table."""
+    url, scene = create_case(scratch)
     root = scratch / "evidence"
+    headers = {"Authorization": f"Bearer {scene.token}"}
     with (
-        server(root, app, max(sizes) + MiB) as (process, base),
-        httpx.Client(timeout=600) as client,
+        server(scratch, url, max(sizes) + MiB) as (process, base),
+        httpx.Client(timeout=600, headers=headers) as client,
     ):
         pid = process.pid
         # Warm up: imports, thread pool, first cipher contexts; then let it settle.
-        transfer(client, base, 4 * MiB, pid, _status(pid, "VmRSS"))
+        transfer(client, base, scene, 4 * MiB, pid=pid, idle=_status(pid, "VmRSS"))
         _wipe(root)
         time.sleep(1)
         idle = _status(pid, "VmRSS")
-        print(f"server pid {pid}, idle RSS {idle / MiB:.1f} MiB (after a 4 MiB warm-up)")
+        print(f"`shouhu serve` pid {pid}, idle RSS {idle / MiB:.1f} MiB (after a 4 MiB warm-up)")
         print(
             f"{'size':>10} {'upload MB/s':>12} {'up peak MiB':>12} {'(sampled)':>10} "
             f"{'download MB/s':>14} {'first byte s':>13} {'down peak MiB':>14} {'(sampled)':>10}"
         )
         worst = 0
         for size in sizes:
-            up, down = transfer(client, base, size, pid, idle)
+            up, down = transfer(client, base, scene, size, pid=pid, idle=idle)
             _wipe(root)
             worst = max(worst, up.hwm_above_idle, down.hwm_above_idle)
             print(

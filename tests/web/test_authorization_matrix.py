@@ -25,6 +25,7 @@ from tests.screening.test_recheck_api import recheck_matrix_cases
 from tests.web import (
     batch_page_cases,
     compliance_cases,
+    evidence_page_cases,
     inquiry_page_cases,
     onestop_page_cases,
     onestop_session_page_cases,
@@ -188,6 +189,7 @@ PAGE_CASES += [c for c in compliance_cases.cases(Case) if not c.path.startswith(
 PAGE_CASES += recheck_page_cases.cases(Case)
 PAGE_CASES += onestop_page_cases.cases(Case)
 PAGE_CASES += onestop_session_page_cases.cases(Case)
+PAGE_CASES += evidence_page_cases.cases(Case)
 
 PAGE_CASES += [
     Case("GET", "/audit", Permission.AUDIT_VERIFY),
@@ -248,6 +250,7 @@ API_CASES += [c for c in compliance_cases.cases(Case) if c.path.startswith("/api
 API_CASES += recheck_matrix_cases(Case)
 API_CASES += onestop_matrix_cases(Case)
 API_CASES += session_matrix_cases(Case)
+API_CASES += evidence_page_cases.cases(Case, prefix="/api/v1")
 
 # Routes outside the matrix, with the reason: the sign-in steps and health probes are open by
 # design and have their own tests.

@@ -119,6 +119,8 @@ class Permission(StrEnum):
     ONESTOP_CASES_MANAGE = "onestop:cases_manage"
     # Approve a second forensic interview of a child (the service also requires the case role).
     ONESTOP_INTERVIEW_APPROVE = "onestop:interview_approve"
+    # record evidence items, upload their files, append custody events (investigation, forensics)
+    ONESTOP_EVIDENCE_RECORD = "onestop:evidence_record"
 
 
 _EVERY_ROLE = frozenset(Role)
@@ -182,6 +184,9 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.ONESTOP_CASES_MANAGE: frozenset({Role.CASE_OFFICER}),
     # The child is interviewed once; a prosecutor approves a second (DESIGN §2).
     Permission.ONESTOP_INTERVIEW_APPROVE: frozenset({Role.PROSECUTOR}),
+    # Evidence is collected and kept by investigators and forensic examiners (MPS one-stop
+    # pilot); prosecutors and partners read it as team members but do not handle it.
+    Permission.ONESTOP_EVIDENCE_RECORD: frozenset({Role.CASE_OFFICER, Role.FORENSIC_EXAMINER}),
 }
 
 

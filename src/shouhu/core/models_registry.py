@@ -4,6 +4,7 @@ from shouhu.accounts import models as accounts_models
 from shouhu.core.audit import models as audit_models
 from shouhu.core.crypto import models as crypto_models
 from shouhu.core.database import Base
+from shouhu.onestop import evidence_models
 from shouhu.onestop import models as onestop_models
 from shouhu.onestop import session_models as onestop_session_models
 from shouhu.registry import models as registry_models
@@ -16,6 +17,7 @@ __all__ = [
     "accounts_models",
     "audit_models",
     "crypto_models",
+    "evidence_models",
     "metadata",
     "onestop_models",
     "onestop_session_models",

@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     batch_chunk_rows: int = Field(default=500, ge=1, le=10_000)
     batch_lease_seconds: int = Field(default=30, ge=2)
     batch_runner: bool = True
+    # Evidence files (docs/evidence-storage.md): the largest file one upload may store. A
+    # recorded interview of two hours is a few GB; 4 GiB leaves room.
+    evidence_max_bytes: int = Field(default=4 * 1024**3, ge=1)
 
     @property
     def resolved_database_url(self) -> str:
