@@ -5,6 +5,7 @@ from shouhu.core.audit import models as audit_models
 from shouhu.core.crypto import models as crypto_models
 from shouhu.core.database import Base
 from shouhu.onestop import models as onestop_models
+from shouhu.onestop import service_models as onestop_service_models
 from shouhu.registry import models as registry_models
 from shouhu.screening import models as screening_models
 from shouhu.screening import recheck_models
@@ -17,6 +18,7 @@ __all__ = [
     "crypto_models",
     "metadata",
     "onestop_models",
+    "onestop_service_models",
     "recheck_models",
     "registry_models",
     "screening_models",

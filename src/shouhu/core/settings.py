@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     batch_chunk_rows: int = Field(default=500, ge=1, le=10_000)
     batch_lease_seconds: int = Field(default=30, ge=2)
     batch_runner: bool = True
+    # One-stop deadlines, in hours from a case's receipt (MPS pilot: the agencies attend at
+    # once and help starts without delay; docs/onestop.md, docs/operations.md).
+    onestop_joint_session_hours: int = Field(default=24, ge=1, le=24 * 30)
+    onestop_service_start_hours: int = Field(default=72, ge=1, le=24 * 90)
 
     @property
     def resolved_database_url(self) -> str:
