@@ -92,9 +92,11 @@ def test_referrals_not_started_are_overdue_for_the_manager_and_the_worker(
     late = case.received_at + timedelta(hours=73)
     expected_officer = sorted([(SERVICE, r.id) for r in (mine, unassigned, theirs)], key=str)
     overdue, due_soon = _kinds(session, cast.officer, soon)
-    assert overdue == [] and sorted(due_soon, key=str) == expected_officer
+    assert overdue == []
+    assert sorted(due_soon, key=str) == expected_officer
     overdue, due_soon = _kinds(session, cast.officer, late)
-    assert sorted(overdue, key=str) == expected_officer and due_soon == []
+    assert sorted(overdue, key=str) == expected_officer
+    assert due_soon == []
     worker_overdue, _ = _kinds(session, cast.support, late)
     assert sorted(worker_overdue, key=str) == sorted(
         [(SERVICE, mine.id), (SERVICE, unassigned.id)], key=str
@@ -102,7 +104,9 @@ def test_referrals_not_started_are_overdue_for_the_manager_and_the_worker(
     assert _kinds(session, cast.outside_support, late) == ([], [])
     # The worker's item shows no case (they may not open it): pseudonym, service, site.
     item = deadlines_for(session, principal_of(cast.support), now=late).overdue[0]
-    assert item.case_id is None and item.letter == "A" and item.site_name == cast.site.name
+    assert item.case_id is None
+    assert item.letter == "A"
+    assert item.site_name == cast.site.name
     # Accepted: started, on nobody's list.
     support.change_status(
         session, actor=principal_of(cast.support), referral_id=mine.id, status="accepted"
@@ -121,11 +125,13 @@ def test_referrals_not_started_are_overdue_for_the_manager_and_the_worker(
     assert (SERVICE, theirs.id) in _kinds(session, cast.officer, late)[0]
     again = refer(session, cast.officer, case, cast.womens_federation, service="family_counselling")
     overdue = _kinds(session, cast.officer, late)[0]
-    assert (SERVICE, theirs.id) not in overdue and (SERVICE, again.id) in overdue
+    assert (SERVICE, theirs.id) not in overdue
+    assert (SERVICE, again.id) in overdue
 
 
 def test_other_roles_have_no_deadlines(session: Session, cast: Cast) -> None:
     open_case(session, cast.officer, cast.site)
     for user in (cast.admin, cast.auditor, cast.registry_clerk):
         found = deadlines_for(session, principal_of(user))
-        assert found.overdue == [] and found.due_soon == []
+        assert found.overdue == []
+        assert found.due_soon == []

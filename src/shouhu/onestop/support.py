@@ -12,7 +12,7 @@ the same transaction.
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Final
 
 from sqlalchemy import select
@@ -252,3 +252,8 @@ def add_note(
         details={"referral": str(referral.id)},  # the note itself is sealed
     )
     return note
+
+
+def is_overdue(referral: ServiceReferral, now: datetime) -> bool:
+    """Whether the referral's service has not started by its deadline."""
+    return referral.status == ReferralStatus.REFERRED.value and referral.due_at < now

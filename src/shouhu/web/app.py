@@ -22,6 +22,8 @@ from shouhu.onestop import api as onestop_api
 from shouhu.onestop import pages as onestop_pages
 from shouhu.onestop import site_api as onestop_site_api
 from shouhu.onestop import site_pages as onestop_site_pages
+from shouhu.onestop import support_api as onestop_support_api
+from shouhu.onestop import support_pages as onestop_support_pages
 from shouhu.registry import api as registry_api
 from shouhu.registry import duplicate_pages
 from shouhu.registry import pages as registry_pages
@@ -89,6 +91,7 @@ def create_app(
     app.include_router(compliance_api.router, prefix="/api/v1")
     app.include_router(onestop_site_api.router, prefix="/api/v1")
     app.include_router(onestop_api.router, prefix="/api/v1")
+    app.include_router(onestop_support_api.router, prefix="/api/v1")
     app.include_router(site_pages.router)
     app.include_router(accounts_pages.router)
     app.include_router(admin_pages.router)
@@ -105,5 +108,6 @@ def create_app(
     app.include_router(recheck_pages.reviews)
     app.include_router(onestop_site_pages.router)
     app.include_router(onestop_pages.router)
+    app.include_router(onestop_support_pages.router)
     app.include_router(certificate_api.page)
     return app
