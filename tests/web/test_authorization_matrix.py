@@ -26,6 +26,7 @@ from tests.web import (
     compliance_cases,
     inquiry_page_cases,
     onestop_page_cases,
+    onestop_support_cases,
     recheck_page_cases,
     registry_page_cases,
 )
@@ -185,6 +186,7 @@ PAGE_CASES += batch_page_cases.cases(Case)
 PAGE_CASES += [c for c in compliance_cases.cases(Case) if not c.path.startswith("/api/")]
 PAGE_CASES += recheck_page_cases.cases(Case)
 PAGE_CASES += onestop_page_cases.cases(Case)
+PAGE_CASES += [c for c in onestop_support_cases.cases(Case) if not c.path.startswith("/api/")]
 
 PAGE_CASES += [
     Case("GET", "/audit", Permission.AUDIT_VERIFY),
@@ -244,6 +246,7 @@ API_CASES += batch_matrix_cases(Case)
 API_CASES += [c for c in compliance_cases.cases(Case) if c.path.startswith("/api/")]
 API_CASES += recheck_matrix_cases(Case)
 API_CASES += onestop_matrix_cases(Case)
+API_CASES += [c for c in onestop_support_cases.cases(Case) if c.path.startswith("/api/")]
 
 # Routes outside the matrix, with the reason: the sign-in steps and health probes are open by
 # design and have their own tests.
