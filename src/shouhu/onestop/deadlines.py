@@ -61,9 +61,9 @@ class Deadlines:
     overdue: list[DeadlineItem] = field(default_factory=list)
     due_soon: list[DeadlineItem] = field(default_factory=list)
 
-    def count(self, kind: DeadlineKind, *, overdue: bool = True) -> int:
+    def count(self, kind: DeadlineKind | str, *, overdue: bool = True) -> int:
         """How many items of this kind are overdue (or due soon)."""
-        return sum(1 for item in (self.overdue if overdue else self.due_soon) if item.kind is kind)
+        return sum(1 for item in (self.overdue if overdue else self.due_soon) if item.kind == kind)
 
 
 def _is_case_manager(principal: Principal) -> bool:
