@@ -171,3 +171,27 @@ def make_cast(session: Session) -> Cast:
         admin=make_user(session, roles=(Role.ADMIN,)),
         auditor=make_user(session, roles=(Role.AUDITOR,)),
     )
+
+
+def refer(
+    session: Session,
+    officer: User,
+    case: OneStopCase,
+    organisation: Organisation,
+    *,
+    service: str = "psychological",
+    assignee: User | None = None,
+) -> Any:
+    """A referral of the case's first child, made by the officer through the service."""
+    from shouhu.onestop import repository, support  # noqa: PLC0415 - keep the header small
+
+    child = repository.children_of(session, case.id)[0]
+    return support.refer(
+        session,
+        actor=principal_of(officer),
+        case_id=case.id,
+        child_id=child.id,
+        service=service,
+        organisation_id=organisation.id,
+        assigned_to_id=assignee.id if assignee else None,
+    )

@@ -121,6 +121,13 @@ class Permission(StrEnum):
     ONESTOP_INTERVIEW_APPROVE = "onestop:interview_approve"
     # record evidence items, upload their files, append custody events (investigation, forensics)
     ONESTOP_EVIDENCE_RECORD = "onestop:evidence_record"
+    # Services (docs/onestop.md): refer a child to a partner (a case manager on the team), read
+    # referrals and append notes (the team, or the support worker whose task it is), and work
+    # one's own tasks (the partner's support worker moves them along their path).
+    ONESTOP_SERVICES_REFER = "onestop:services_refer"
+    ONESTOP_SERVICES_READ = "onestop:services_read"
+    ONESTOP_SERVICES_NOTE = "onestop:services_note"
+    ONESTOP_SERVICES_WORK = "onestop:services_work"
 
 
 _EVERY_ROLE = frozenset(Role)
@@ -187,6 +194,16 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     # Evidence is collected and kept by investigators and forensic examiners (MPS one-stop
     # pilot); prosecutors and partners read it as team members but do not handle it.
     Permission.ONESTOP_EVIDENCE_RECORD: frozenset({Role.CASE_OFFICER, Role.FORENSIC_EXAMINER}),
+    # MPS one-stop pilot: help starts at once, from the partners attached to the site. The
+    # repository shows a referral to its case's team and to the support worker it is for.
+    Permission.ONESTOP_SERVICES_REFER: frozenset({Role.CASE_OFFICER}),
+    Permission.ONESTOP_SERVICES_READ: frozenset(
+        {Role.CASE_OFFICER, Role.FORENSIC_EXAMINER, Role.PROSECUTOR, Role.SUPPORT_WORKER}
+    ),
+    Permission.ONESTOP_SERVICES_NOTE: frozenset(
+        {Role.CASE_OFFICER, Role.FORENSIC_EXAMINER, Role.PROSECUTOR, Role.SUPPORT_WORKER}
+    ),
+    Permission.ONESTOP_SERVICES_WORK: frozenset({Role.SUPPORT_WORKER}),
 }
 
 

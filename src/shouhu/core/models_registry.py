@@ -6,6 +6,7 @@ from shouhu.core.crypto import models as crypto_models
 from shouhu.core.database import Base
 from shouhu.onestop import evidence_models
 from shouhu.onestop import models as onestop_models
+from shouhu.onestop import service_models as onestop_service_models
 from shouhu.onestop import session_models as onestop_session_models
 from shouhu.registry import models as registry_models
 from shouhu.screening import models as screening_models
@@ -20,6 +21,7 @@ __all__ = [
     "evidence_models",
     "metadata",
     "onestop_models",
+    "onestop_service_models",
     "onestop_session_models",
     "recheck_models",
     "registry_models",

@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     # Evidence files (docs/evidence-storage.md): the largest file one upload may store. A
     # recorded interview of two hours is a few GB; 4 GiB leaves room.
     evidence_max_bytes: int = Field(default=4 * 1024**3, ge=1)
+    # One-stop deadlines, in hours from a case's receipt (MPS pilot: the agencies attend at
+    # once and help starts without delay; docs/onestop.md, docs/operations.md).
+    onestop_joint_session_hours: int = Field(default=24, ge=1, le=24 * 30)
+    onestop_service_start_hours: int = Field(default=72, ge=1, le=24 * 90)
 
     @property
     def resolved_database_url(self) -> str:

@@ -26,6 +26,8 @@ from shouhu.onestop import session_api as onestop_session_api
 from shouhu.onestop import session_pages as onestop_session_pages
 from shouhu.onestop import site_api as onestop_site_api
 from shouhu.onestop import site_pages as onestop_site_pages
+from shouhu.onestop import support_api as onestop_support_api
+from shouhu.onestop import support_pages as onestop_support_pages
 from shouhu.registry import api as registry_api
 from shouhu.registry import duplicate_pages
 from shouhu.registry import pages as registry_pages
@@ -95,6 +97,7 @@ def create_app(
     app.include_router(onestop_api.router, prefix="/api/v1")
     app.include_router(onestop_session_api.router, prefix="/api/v1")
     app.include_router(onestop_evidence_api.router, prefix="/api/v1")
+    app.include_router(onestop_support_api.router, prefix="/api/v1")
     app.include_router(site_pages.router)
     app.include_router(accounts_pages.router)
     app.include_router(admin_pages.router)
@@ -113,5 +116,6 @@ def create_app(
     app.include_router(onestop_pages.router)
     app.include_router(onestop_session_pages.router)
     app.include_router(onestop_evidence_pages.router)
+    app.include_router(onestop_support_pages.router)
     app.include_router(certificate_api.page)
     return app

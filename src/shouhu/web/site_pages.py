@@ -9,7 +9,9 @@ from fastapi.responses import RedirectResponse, Response
 
 from shouhu.accounts.roles import Permission
 from shouhu.core.i18n import LANGUAGES
-from shouhu.web.deps import Flow, PagePermission, SettingsDep, SignedIn
+from shouhu.onestop.deadlines import deadlines_for
+from shouhu.onestop.support_pages import support_labels
+from shouhu.web.deps import Db, Flow, PagePermission, SettingsDep, SignedIn
 from shouhu.web.middleware import LANGUAGE_COOKIE
 from shouhu.web.redirects import safe_next
 from shouhu.web.templating import render
@@ -21,9 +23,10 @@ ONE_YEAR = 365 * 24 * 3600
 
 
 @router.get("/")
-def home(request: Request, me: Self) -> Response:
-    """The signed-in user's start page: who they are and what they can do."""
-    return render(request, "home.html", {"me": me})
+def home(request: Request, db: Db, me: Self) -> Response:
+    """The signed-in user's start page: who they are, what they can do, what is overdue."""
+    deadlines = deadlines_for(db, me.principal)  # empty for those who answer for none
+    return render(request, "home.html", {"me": me, "deadlines": deadlines, **support_labels()})
 
 
 @router.post("/language")
