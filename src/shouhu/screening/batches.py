@@ -57,11 +57,10 @@ from shouhu.screening.inquiries import (
     REPEAT_DAYS,
     SUBJECT_FIELDS,
     apply_result,
-    authority_of,
     check_consent,
-    needs_approval,
     parse_purpose,
     serialise_candidate,
+    supervision_of,
 )
 from shouhu.screening.models import (
     BatchStatus,
@@ -238,12 +237,16 @@ def upload_batch(
     except TableFileError as exc:
         raise ValidationFailedError(exc.message, field="file", **exc.params) from exc
     institution, run_by_authority = _batch_institution(session, actor, upload.institution_id)
-    authority = authority_of(institution)
-    approval = not run_by_authority and needs_approval(institution, authority)
+    authority_id: uuid.UUID | None
+    if run_by_authority:
+        authority_id, approval = actor.organisation_id, False
+    else:
+        supervision = supervision_of(session, institution.id)
+        authority_id, approval = supervision.authority_id, supervision.needs_approval
     now = utcnow()
     batch = InquiryBatch(
         institution_id=institution.id,
-        authority_id=actor.organisation_id if run_by_authority else (authority and authority.id),
+        authority_id=authority_id,
         uploaded_by_id=actor.user_id,
         purpose=purpose.value,
         consent_reference=upload.consent_reference.strip()[:64],

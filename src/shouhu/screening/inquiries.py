@@ -137,29 +137,8 @@ def check_consent(reference: str, signed_on: date | None) -> None:
         )
 
 
-def authority_of(institution: Organisation) -> Organisation | None:
-    """The nearest education authority above the institution in the organisation tree."""
-    current = institution.parent
-    seen = 0
-    while current is not None and seen < 50:  # noqa: PLR2004 - a tree is never that deep
-        if current.type == OrgType.EDUCATION_AUTHORITY.value:
-            return current
-        current = current.parent
-        seen += 1
-    return None
-
-
-def needs_approval(institution: Organisation, authority: Organisation | None) -> bool:
-    """Whether the institution's inquiries wait for its authority (MoE notice 2023)."""
-    return _needs_approval(
-        institution.type,
-        institution.kind,
-        authority.inquiry_approval_required if authority is not None else None,
-    )
-
-
 def _needs_approval(org_type: str, kind: str | None, authority_requires: bool | None) -> bool:
-    """`needs_approval` on the values it reads (`authority_requires` None: no authority)."""
+    """Whether the inquiries wait for the authority (MoE notice 2023); None: no authority."""
     if org_type != OrgType.INSTITUTION.value or kind not in APPROVED_KINDS:
         return False  # authorities, universities and other bodies query directly
     if authority_requires is None:
@@ -193,7 +172,7 @@ _ORGANISATION: Final = select(
 
 
 def supervision_of(session: Session, institution_id: uuid.UUID) -> Supervision:
-    """The institution's name and nearest education authority above it (as `authority_of`)."""
+    """The institution's name, the nearest education authority above it, and its approval rule."""
     connection = session.connection()
     institution = connection.execute(_ORGANISATION, {"id": institution_id}).one()
     authority_id, requires, current = None, None, institution.parent_id
