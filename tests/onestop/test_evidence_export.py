@@ -400,12 +400,13 @@ def test_the_archive_streams_in_constant_memory(tmp_path: Path) -> None:
 # --- a download verifies with no transaction open -----------------------------------------------
 
 
-def test_a_write_request_completes_while_a_download_is_being_verified(
+@pytest.mark.parametrize("route", ["download", "export"])
+def test_a_write_request_completes_while_a_file_is_being_verified(
     session: Session,
     cast: Cast,
     client: TestClient,
-    app: FastAPI,
     monkeypatch: pytest.MonkeyPatch,
+    route: str,
 ) -> None:
     case = _case(session, cast)
     files = _evidence(session, cast, client, case)
@@ -419,6 +420,10 @@ def test_a_write_request_completes_while_a_download_is_being_verified(
         .where(AuditEvent.action == "api:onestop:evidence_upload")
         .order_by(AuditEvent.seq)
     )
+    url = {
+        "download": f"{CASES}/{case.id}/evidence/{recording}/file",
+        "export": f"{CASES}/{case.id}/evidence/export",
+    }[route]
     verifying, release = threading.Event(), threading.Event()
     original = BlobStore.open_verified
 
@@ -431,18 +436,16 @@ def test_a_write_request_completes_while_a_download_is_being_verified(
     monkeypatch.setattr(BlobStore, "open_verified", held)
     result: dict[str, Any] = {}
 
-    def download() -> None:
-        with client.stream(
-            "GET", f"{CASES}/{case.id}/evidence/{recording}/file", headers=reader
-        ) as answer:
+    def fetch() -> None:
+        with client.stream("GET", url, headers=reader) as answer:
             result["status"] = answer.status_code
             result["body"] = b"".join(answer.iter_bytes())
 
-    downloading = threading.Thread(target=download)
-    downloading.start()
+    reading = threading.Thread(target=fetch)
+    reading.start()
     try:
         assert verifying.wait(timeout=60)
-        # The file is being verified: a write goes through meanwhile (SQLite has one slot).
+        # A file is being verified: a write goes through meanwhile (SQLite has one slot).
         moved = client.post(
             f"{CASES}/{case.id}/evidence/{item_id}/custody",
             json={"event": "analysed", "reason": "检验。", "place": "鉴定中心"},
@@ -451,7 +454,11 @@ def test_a_write_request_completes_while_a_download_is_being_verified(
         assert moved.status_code == 201
     finally:
         release.set()
-        downloading.join()
+        reading.join()
     assert result["status"] == 200
-    assert hashlib.sha256(result["body"]).hexdigest() == files["recording"]["sha256"]
-    assert result["body"] == RECORDING
+    if route == "export":
+        archive = zipfile.ZipFile(io.BytesIO(result["body"]))
+        name = f"files/E-1-{files['recording']['sha256'][:12]}.mp4"
+        assert archive.read(name) == RECORDING
+    else:
+        assert result["body"] == RECORDING
