@@ -20,8 +20,10 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select, update
+from typer.testing import CliRunner
 
 from shouhu.accounts.roles import Role
+from shouhu.cli.main import app as shouhu_app
 from shouhu.core.audit.models import AuditEvent
 from shouhu.onestop import custody, evidence_export
 from shouhu.onestop.blobs import BlobStore, VerifiedBlob
@@ -462,3 +464,55 @@ def test_a_write_request_completes_while_a_file_is_being_verified(
         assert archive.read(name) == RECORDING
     else:
         assert result["body"] == RECORDING
+
+
+# --- checking an export offline -----------------------------------------------------------------
+
+
+def _rewritten(body: bytes, changes: dict[str, bytes]) -> bytes:
+    """The archive with some entries' bytes replaced, as someone with the ZIP could do."""
+    source, target = zipfile.ZipFile(io.BytesIO(body)), io.BytesIO()
+    with zipfile.ZipFile(target, "w") as out:
+        for name in source.namelist():
+            out.writestr(name, changes.get(name, source.read(name)))
+    return target.getvalue()
+
+
+def test_shouhu_evidence_verify_export_checks_signature_files_and_custody_offline(
+    session: Session, cast: Cast, client: TestClient, tmp_path: Path
+) -> None:
+    case = _case(session, cast)
+    files = _evidence(session, cast, client, case)
+    body = client.get(
+        f"{CASES}/{case.id}/evidence/export", headers=_auth(session, cast.officer)
+    ).content
+    key = tmp_path / "signing-key.pem"
+    key.write_text(client.get("/api/v1/certificates/public-key").json()["public_key_pem"])
+    genuine = tmp_path / "export.zip"
+    genuine.write_bytes(body)
+    checked = CliRunner().invoke(
+        shouhu_app, ["evidence", "verify-export", str(genuine), "--public-key", str(key)]
+    )
+    assert checked.exit_code == 0, checked.output
+    assert "check out" in checked.stdout
+
+    # A file swapped inside the archive, the manifest untouched: its hash gives it away.
+    recording = f"files/E-1-{files['recording']['sha256'][:12]}.mp4"
+    swapped = tmp_path / "swapped.zip"
+    swapped.write_bytes(_rewritten(body, {recording: b"another recording"}))
+    # The manifest edited to match a swapped file: the signature gives it away.
+    manifest = json.loads(zipfile.ZipFile(io.BytesIO(body)).read("manifest.json"))
+    manifest["items"][0]["custody"]["entries"][0]["reason"] = "改写的理由"
+    edited = tmp_path / "edited.zip"
+    edited.write_bytes(
+        _rewritten(body, {"manifest.json": json.dumps(manifest, ensure_ascii=False).encode()})
+    )
+    for archive, problem in (
+        (swapped, "E-1: " + recording + " does not match"),
+        (edited, "signature does not verify"),
+    ):
+        refused = CliRunner().invoke(
+            shouhu_app, ["evidence", "verify-export", str(archive), "--public-key", str(key)]
+        )
+        assert refused.exit_code == 1
+        assert problem in refused.output

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import re
 import uuid
 import zipfile
@@ -26,6 +27,10 @@ from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from shouhu.accounts.policies import require
 from shouhu.accounts.roles import Permission
@@ -444,3 +449,82 @@ def zip_chunks(
     finally:
         with contextlib.suppress(Exception):
             close_all(blobs)
+
+
+# --- checking an archive offline ----------------------------------------------------------------
+
+
+def _custody_problems(item: dict[str, Any]) -> list[str]:
+    """Recompute the item's custody chain from the manifest alone; what does not match."""
+    label = item.get("label", "?")
+    links: list[custody.ChainedEntry] = []
+    try:
+        for raw in item["custody"]["entries"]:
+            entry = custody.CustodyEntry(
+                item_id=item["id"],
+                seq=raw["seq"],
+                event=custody.CustodyEvent(raw["event"]),
+                occurred_at=datetime.fromisoformat(raw["occurred_at"]),
+                actor_id=raw["actor_id"],
+                organisation_id=raw["organisation_id"],
+                place=raw["place"],
+                reason=raw["reason"],
+                from_holder=raw["from_holder"],
+                to_holder=raw["to_holder"],
+            )
+            links.append(custody.ChainedEntry(entry, raw["prev_hash"], raw["entry_hash"]))
+        head = custody.Head(item["custody"]["head"]["seq"], item["custody"]["head"]["hash"])
+    except (KeyError, TypeError, ValueError) as exc:
+        return [f"{label}: the custody log is malformed ({type(exc).__name__})"]
+    breaks = custody.verify_chain(links, item_id=item["id"], head=head)
+    return [f"{label}: custody entry {b.seq}: {b.reason.value}" for b in breaks]
+
+
+def _file_problem(archive: zipfile.ZipFile, item: dict[str, Any]) -> str | None:
+    """Hash the item's file in the archive (streamed) against the manifest."""
+    file, label = item["file"], item.get("label", "?")
+    try:
+        hasher, size = hashlib.sha256(), 0
+        with archive.open(file["path"]) as member:
+            while chunk := member.read(1 << 20):
+                hasher.update(chunk)
+                size += len(chunk)
+    except KeyError:
+        return f"{label}: {file['path']} is missing from the archive"
+    except zipfile.BadZipFile:
+        return f"{label}: {file['path']} is damaged in the archive"
+    if hasher.hexdigest() != file["sha256"] or size != file["size"]:
+        return f"{label}: {file['path']} does not match its SHA-256 in the manifest"
+    return None
+
+
+def check_archive(archive: zipfile.ZipFile, public_key_pem: str) -> list[str]:
+    """Everything wrong with an export, checked offline: signature, file hashes, custody logs.
+
+    The key must come from the installation (GET /api/v1/certificates/public-key), not from
+    the archive: a forger who rewrote the manifest would sign it with a key of their own.
+    """
+    public = serialization.load_pem_public_key(public_key_pem.encode())
+    if not isinstance(public, Ed25519PublicKey):
+        return ["the public key is not an Ed25519 key"]
+    try:
+        manifest_bytes = archive.read(MANIFEST_NAME)
+        signature = archive.read(SIGNATURE_NAME)
+    except KeyError:
+        return ["the archive has no manifest or no signature"]
+    try:
+        public.verify(signature, manifest_bytes)
+    except InvalidSignature:
+        return ["the manifest's signature does not verify under this key"]
+    manifest = json.loads(manifest_bytes)
+    problems: list[str] = []
+    listed = {item["file"]["path"] for item in manifest["items"] if item["file"]}
+    for item in manifest["items"]:
+        if item["file"] is not None and (problem := _file_problem(archive, item)):
+            problems.append(problem)
+        problems.extend(_custody_problems(item))
+    extra = [
+        name for name in archive.namelist() if name.startswith("files/") and name not in listed
+    ]
+    problems.extend(f"{name} is not in the manifest" for name in extra)
+    return problems
