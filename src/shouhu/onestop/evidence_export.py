@@ -43,7 +43,7 @@ from shouhu.core.i18n import N_
 from shouhu.core.principal import Principal
 from shouhu.onestop import custody, custody_log
 from shouhu.onestop.blobs import TamperedBlobError, VerifiedBlob
-from shouhu.onestop.evidence import get_item, items_of, raise_alert
+from shouhu.onestop.evidence import ACTION_ALERT, get_item, items_of, raise_alert
 from shouhu.onestop.evidence_models import AlertKind, EvidenceAlert, EvidenceItem
 from shouhu.onestop.models import CaseRole
 from shouhu.onestop.repository import get_case, membership
@@ -269,7 +269,7 @@ def _block_custody(
     audit_record(
         session,
         actor=actor,
-        action="onestop:evidence_alert",
+        action=ACTION_ALERT,
         outcome="failure",
         object_type="evidence_item",
         object_id=item.id,

@@ -169,11 +169,11 @@ async def verified_item_download(
     except TamperedBlobError as error:
         await in_transaction(request, partial(_block, principal, case_id, ticket, error))
         raise RuntimeError("unreachable: _block raises") from None  # pragma: no cover
+
+    def record(db: Session) -> None:
+        evidence.record_download(db, actor=principal, case_id=case_id, ticket=ticket)
+
     try:
-
-        def record(db: Session) -> None:
-            evidence.record_download(db, actor=principal, case_id=case_id, ticket=ticket)
-
         await in_transaction(request, record)
     except BaseException:
         blob.close()
@@ -218,18 +218,19 @@ async def export_case(request: Request, principal: Principal, case_id: uuid.UUID
         return evidence_export.plan_export(db, actor=principal, case_id=case_id)
 
     chosen = await in_transaction(request, plan)
+    # Signed at once, under the key the manifest names (a rotation could follow meanwhile).
+    signature = evidence_export.sign_manifest(chosen)
     blobs, failure = await anyio.to_thread.run_sync(
         evidence_export.verify_files, chosen, store_for(request)
     )
     if failure is not None:
         await in_transaction(request, partial(_block_export, principal, case_id, failure))
         raise RuntimeError("unreachable: _block_export raises")  # pragma: no cover
+
+    def record(db: Session) -> None:
+        evidence_export.record_export(db, actor=principal, plan=chosen, signature=signature)
+
     try:
-        signature = evidence_export.sign_manifest(chosen)
-
-        def record(db: Session) -> None:
-            evidence_export.record_export(db, actor=principal, plan=chosen, signature=signature)
-
         await in_transaction(request, record)
     except BaseException:
         evidence_export.close_all(blobs)
