@@ -69,6 +69,16 @@ def own_alert(session: Session, user: User) -> dict[str, Any]:
     return _with_alert(session, values)
 
 
+def own_case_to_export(session: Session, user: User) -> dict[str, Any]:
+    """An item of a case the user leads (the lead officer and the prosecutor export)."""
+    values = own_item(session, user)
+    member = repository.membership(session, values["case_id"], user.id)
+    assert member is not None  # own_case put the user on the team
+    member.role = "lead_officer"
+    session.flush()
+    return values
+
+
 def foreign_alert(session: Session, user: User) -> dict[str, Any]:
     """An alert on another team's case."""
     return _with_alert(session, foreign_item(session, user))
@@ -86,6 +96,14 @@ def cases(case: type[Any], *, prefix: str = "") -> list[Any]:
     send: dict[str, Any] = {"json": ITEM_FORM} if api else {"form": ITEM_FORM}
     custody = {"event": "analysed", "reason": "检验。", "place": "物证室"}
     rows = [
+        case(
+            "GET",
+            base + "/evidence/export",
+            Permission.ONESTOP_EVIDENCE_EXPORT,
+            own_case_to_export,
+            foreign=foreign_case,
+            **mine,
+        ),
         case(
             "POST",
             base + "/evidence",

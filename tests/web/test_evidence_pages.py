@@ -4,7 +4,9 @@ the custody form's mandatory reason and the "verify" action finding an altered e
 
 from __future__ import annotations
 
+import io
 import re
+import zipfile
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -174,3 +176,42 @@ def test_an_outsider_gets_404_on_every_evidence_page(session: Session, signed_in
     assert outsider.get(f"{base}/new").status_code == 404
     verify = outsider.post(f"{base}/{item.id}/custody/verify", data={"csrf_token": csrf})
     assert verify.status_code == 404
+
+
+def test_the_lead_exports_from_the_case_page_and_a_tampered_file_stops_it_with_a_translated_error(
+    session: Session, signed_in: Signer, app: FastAPI
+) -> None:
+    case, (lead, _, _), (client, user, csrf) = _setup(session, signed_in)
+    item = record_item(session, user, case)
+    session.commit()
+    url = f"/onestop/cases/{case.id}/evidence/{item.id}"
+    data = b"R" * 200_000
+    client.post(
+        url + "/file",
+        data={"csrf_token": csrf},
+        files={"file": ("r.bin", data, "application/octet-stream")},
+    )
+    # The lead hands evidence on; the forensic examiner, who handles it, does not.
+    export = f"/onestop/cases/{case.id}/evidence/export"
+    assert f'href="{export}"' in lead.get(f"/onestop/cases/{case.id}", headers=EN).text
+    assert f'href="{export}"' not in client.get(f"/onestop/cases/{case.id}", headers=EN).text
+    assert client.get(export).status_code == 403
+    archive = lead.get(export)
+    assert archive.status_code == 200
+    assert archive.headers["content-type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(archive.content)) as opened:
+        (name,) = [n for n in opened.namelist() if n.startswith("files/")]
+        assert opened.read(name) == data
+    session.expire_all()
+    sha = session.get_one(EvidenceItem, item.id).file_sha256
+    assert sha is not None
+    flip_bit(BlobStore(app.state.settings.data_dir / "evidence").path_for(sha), 1000)
+    blocked = lead.get(export, headers=ZH)
+    assert blocked.status_code == 409
+    assert "导出已中止" in blocked.text
+    assert "E-1" in blocked.text
+    assert b"RRRR" not in blocked.content
+    blocked_en = lead.get(export, headers=EN)
+    assert "The export was stopped" in blocked_en.text
+    shown = lead.get(f"/onestop/cases/{case.id}", headers=EN).text
+    assert shown.count('data-testid="evidence-alert" data-acknowledged="no"') == 2

@@ -121,6 +121,9 @@ class Permission(StrEnum):
     ONESTOP_INTERVIEW_APPROVE = "onestop:interview_approve"
     # record evidence items, upload their files, append custody events (investigation, forensics)
     ONESTOP_EVIDENCE_RECORD = "onestop:evidence_record"
+    # Export a case's evidence as one signed archive (the service also requires the case role:
+    # the lead officer hands it to the procuratorate, the prosecutor to the court).
+    ONESTOP_EVIDENCE_EXPORT = "onestop:evidence_export"
     # Services (docs/onestop.md): refer a child to a partner (a case manager on the team), read
     # referrals and append notes (the team, or the support worker whose task it is), and work
     # one's own tasks (the partner's support worker moves them along their path).
@@ -194,6 +197,8 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     # Evidence is collected and kept by investigators and forensic examiners (MPS one-stop
     # pilot); prosecutors and partners read it as team members but do not handle it.
     Permission.ONESTOP_EVIDENCE_RECORD: frozenset({Role.CASE_OFFICER, Role.FORENSIC_EXAMINER}),
+    # The case file goes from the investigation to the procuratorate and on to the court.
+    Permission.ONESTOP_EVIDENCE_EXPORT: frozenset({Role.CASE_OFFICER, Role.PROSECUTOR}),
     # MPS one-stop pilot: help starts at once, from the partners attached to the site. The
     # repository shows a referral to its case's team and to the support worker it is for.
     Permission.ONESTOP_SERVICES_REFER: frozenset({Role.CASE_OFFICER}),

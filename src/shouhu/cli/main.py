@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from shouhu.cli import audit, db, jobs, keys, orgs, registry, screen, serve, tokens, users
+from shouhu.cli import (
+    audit,
+    db,
+    evidence,
+    jobs,
+    keys,
+    orgs,
+    registry,
+    screen,
+    serve,
+    tokens,
+    users,
+)
 
 app = typer.Typer(
     name="shouhu",
@@ -23,3 +35,4 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(audit.app, name="audit")
 app.add_typer(registry.app, name="registry")
 app.add_typer(jobs.app, name="jobs")
+app.add_typer(evidence.app, name="evidence")

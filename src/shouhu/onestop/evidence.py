@@ -438,6 +438,73 @@ def raise_alert(
     return alert
 
 
+@dataclass(frozen=True)
+class DownloadTicket:
+    """What a download needs once access is checked: read in a short transaction, no ORM rows."""
+
+    item_id: uuid.UUID
+    number: int
+    sha256: str
+    size: int
+    filename: str
+
+
+def check_download(
+    session: Session, *, actor: Principal, case_id: uuid.UUID, item_id: uuid.UUID
+) -> DownloadTicket:
+    """Check that the actor may download the item's file and read what the download needs."""
+    require(actor, Permission.ONESTOP_CASES_READ)
+    item = get_item(session, actor, case_id, item_id)
+    if item.file_sha256 is None:
+        raise NotFoundError(N_("This item has no file."))
+    return DownloadTicket(
+        item_id=item.id,
+        number=item.number,
+        sha256=item.file_sha256,
+        size=item.file_size or 0,
+        filename=item.file_name or f"evidence-{item.number}",
+    )
+
+
+def record_download(
+    session: Session, *, actor: Principal, case_id: uuid.UUID, ticket: DownloadTicket
+) -> None:
+    """Audit a download whose file has been verified (access is checked again: it may be gone)."""
+    require(actor, Permission.ONESTOP_CASES_READ)
+    item = get_item(session, actor, case_id, ticket.item_id)
+    audit_record(
+        session,
+        actor=actor,
+        action=ACTION_DOWNLOAD,
+        object_type="evidence_item",
+        object_id=item.id,
+        details={"sha256": ticket.sha256, "size": ticket.size},
+    )
+
+
+def block_download(
+    session: Session,
+    *,
+    actor: Principal,
+    case_id: uuid.UUID,
+    ticket: DownloadTicket,
+    error: TamperedBlobError,
+) -> EvidenceBlockedError:
+    """Raise the alert and record the blocked download; return the error that commits them."""
+    item = get_item(session, actor, case_id, ticket.item_id)
+    alert = raise_alert(session, actor=actor, item=item, error=error)
+    audit_record(
+        session,
+        actor=actor,
+        action=ACTION_DOWNLOAD,
+        outcome="blocked",
+        object_type="evidence_item",
+        object_id=item.id,
+        details={"sha256": ticket.sha256, "alert_id": str(alert.id)},
+    )
+    return EvidenceBlockedError(BLOCKED_MESSAGE, field="file", persist=True)
+
+
 def open_download(
     session: Session,
     *,
@@ -445,39 +512,27 @@ def open_download(
     case_id: uuid.UUID,
     item_id: uuid.UUID,
     store: BlobStore,
-) -> tuple[EvidenceItem, VerifiedBlob]:
-    """Verify the item's file in full and open it for sending; the download is audited.
+) -> tuple[DownloadTicket, VerifiedBlob]:
+    """Check, verify and audit a download in one transaction (the CLI and tests' shortcut).
 
-    A file that fails verification is not sent: an alert is raised and the download recorded
-    as blocked, and EvidenceBlockedError asks the unit of work to commit them (issue 6).
+    The web routes run the same three steps with the verification outside any transaction
+    (evidence_web.verified_item_download): a GB-sized file takes seconds to verify. A file
+    that fails is not sent: an alert is raised and the download recorded as blocked, and
+    EvidenceBlockedError asks the unit of work to commit them (issue 6).
     """
-    require(actor, Permission.ONESTOP_CASES_READ)
-    item = get_item(session, actor, case_id, item_id)
-    if item.file_sha256 is None:
-        raise NotFoundError(N_("This item has no file."))
+    ticket = check_download(session, actor=actor, case_id=case_id, item_id=item_id)
     try:
-        blob = store.open_verified(item.file_sha256)
+        blob = store.open_verified(ticket.sha256)
     except TamperedBlobError as error:
-        alert = raise_alert(session, actor=actor, item=item, error=error)
-        audit_record(
-            session,
-            actor=actor,
-            action=ACTION_DOWNLOAD,
-            outcome="blocked",
-            object_type="evidence_item",
-            object_id=item.id,
-            details={"sha256": item.file_sha256, "alert_id": str(alert.id)},
-        )
-        raise EvidenceBlockedError(BLOCKED_MESSAGE, field="file", persist=True) from None
-    audit_record(
-        session,
-        actor=actor,
-        action=ACTION_DOWNLOAD,
-        object_type="evidence_item",
-        object_id=item.id,
-        details={"sha256": item.file_sha256, "size": item.file_size},
-    )
-    return item, blob
+        raise block_download(
+            session, actor=actor, case_id=case_id, ticket=ticket, error=error
+        ) from None
+    try:
+        record_download(session, actor=actor, case_id=case_id, ticket=ticket)
+    except BaseException:
+        blob.close()
+        raise
+    return ticket, blob
 
 
 # --- alerts -------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import uuid
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.orm import Session
 
 from shouhu.accounts.roles import Permission
@@ -34,10 +35,12 @@ from shouhu.onestop.evidence_schemas import (
 )
 from shouhu.onestop.evidence_web import (
     StreamingApiPermission,
+    export_case,
     in_transaction,
     max_bytes,
     store_for,
     upload_refused,
+    verified_item_download,
 )
 from shouhu.onestop.streaming import InvalidUploadError, VerifiedBlobResponse, receive_body
 from shouhu.web.deps import ApiPermission, Db
@@ -46,6 +49,11 @@ router = APIRouter(prefix="/onestop/cases", tags=["onestop-evidence"])
 
 Reader = Annotated[Principal, Depends(ApiPermission(Permission.ONESTOP_CASES_READ))]
 Recorder = Annotated[Principal, Depends(ApiPermission(Permission.ONESTOP_EVIDENCE_RECORD))]
+StreamExporter = Annotated[
+    Principal, Depends(StreamingApiPermission(Permission.ONESTOP_EVIDENCE_EXPORT))
+]
+# Downloads and exports verify whole files outside the request's transaction (evidence_web).
+StreamReader = Annotated[Principal, Depends(StreamingApiPermission(Permission.ONESTOP_CASES_READ))]
 StreamRecorder = Annotated[
     Principal, Depends(StreamingApiPermission(Permission.ONESTOP_EVIDENCE_RECORD))
 ]
@@ -136,6 +144,43 @@ def list_items(db: Db, principal: Reader, case_id: uuid.UUID) -> list[ItemOut]:
     """The case's evidence items by number (the read is audited)."""
     items = evidence.list_items(db, actor=principal, case_id=case_id)
     return [item_out(db, item) for item in items]
+
+
+@router.get(
+    "/{case_id}/evidence/export",
+    response_class=StreamingResponse,
+    status_code=200,
+    responses={
+        200: {
+            "description": (
+                "A ZIP streamed as it is written: `files/E-<n>-<sha256 prefix>.<ext>`, "
+                "`manifest.json`, `manifest.json.sig` (raw Ed25519 over the manifest's bytes, "
+                "the key of GET /api/v1/certificates/public-key), `signing-key.pem`, "
+                "`README.txt` (docs/evidence-storage.md)"
+            ),
+            "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+        },
+        **errors(not_found=NOT_FOUND),
+        409: {
+            "description": (
+                "A file or a custody log failed its check: nothing was sent, an alert was "
+                "raised on the case, and the message names the item "
+                "(`evidence_integrity_failure`)"
+            ),
+            **PROBLEM,
+        },
+    },
+)
+async def export_evidence(
+    request: Request, principal: StreamExporter, case_id: uuid.UUID
+) -> Response:
+    """The case's evidence as one signed ZIP, for the procuratorate and the court.
+
+    Only the case's lead officer and its prosecutor export. Every custody log and every file
+    is verified in full before the first byte is sent; the export is audited with each item's
+    number and hashes and the signed manifest's SHA-256.
+    """
+    return await export_case(request, principal, case_id)
 
 
 @router.post(
@@ -252,18 +297,15 @@ async def upload_file(
         409: BLOCKED,
     },
 )
-def download_file(
-    request: Request, db: Db, principal: Reader, case_id: uuid.UUID, item_id: uuid.UUID
+async def download_file(
+    request: Request, principal: StreamReader, case_id: uuid.UUID, item_id: uuid.UUID
 ) -> VerifiedBlobResponse:
     """The item's file, verified in full before the first byte is sent; audited.
 
     A file that fails verification is not sent: 409 `evidence_integrity_failure`, and an alert
     is raised on the case for its team (`GET …/alerts`).
     """
-    item, blob = evidence.open_download(
-        db, actor=principal, case_id=case_id, item_id=item_id, store=store_for(request)
-    )
-    return VerifiedBlobResponse(blob, filename=item.file_name or f"evidence-{item.number}")
+    return await verified_item_download(request, principal, case_id, item_id)
 
 
 @router.post(

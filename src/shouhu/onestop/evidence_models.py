@@ -35,6 +35,7 @@ class AlertKind(StrEnum):
     """Why an alert was raised."""
 
     FILE_INTEGRITY = "file_integrity"  # a stored file failed verification on download
+    CUSTODY_INTEGRITY = "custody_integrity"  # a custody log failed its check on export
 
 
 class EvidenceItem(UUIDPrimaryKey, Base):

@@ -24,17 +24,20 @@ from shouhu.core.i18n import N_, gettext
 from shouhu.onestop import custody, custody_log, evidence, repository
 from shouhu.onestop.blobs import BlobTooLargeError
 from shouhu.onestop.custody import CustodyEvent
+from shouhu.onestop.evidence_export import EXPORTERS
 from shouhu.onestop.evidence_models import EvidenceItem, EvidenceKind
 from shouhu.onestop.evidence_web import (
     StreamingPagePermission,
+    export_case,
     in_transaction,
     max_bytes,
     store_for,
     upload_refused,
+    verified_item_download,
 )
 from shouhu.onestop.labels import labels
 from shouhu.onestop.models import CaseRole, OneStopCase
-from shouhu.onestop.streaming import InvalidUploadError, VerifiedBlobResponse, receive_multipart
+from shouhu.onestop.streaming import InvalidUploadError, receive_multipart
 from shouhu.web.deps import Db, PagePermission, SignedIn, _check_csrf
 from shouhu.web.templating import render
 
@@ -46,6 +49,11 @@ StreamRecorder = Annotated[
     SignedIn, Depends(StreamingPagePermission(Permission.ONESTOP_EVIDENCE_RECORD))
 ]
 Manager = Annotated[SignedIn, Depends(PagePermission(Permission.ONESTOP_CASES_MANAGE))]
+StreamExporter = Annotated[
+    SignedIn, Depends(StreamingPagePermission(Permission.ONESTOP_EVIDENCE_EXPORT))
+]
+# A download verifies the whole file outside the request's transaction (evidence_web).
+StreamReader = Annotated[SignedIn, Depends(StreamingPagePermission(Permission.ONESTOP_CASES_READ))]
 
 KIND_LABELS: Final = {
     EvidenceKind.BIOLOGICAL_SAMPLE: N_("Biological sample"),
@@ -113,6 +121,9 @@ def case_section(db: Session, principal: Any, case: OneStopCase) -> dict[str, An
         "may_record_evidence": allows(principal, Permission.ONESTOP_EVIDENCE_RECORD)
         and member is not None
         and CaseRole(member.role) in evidence.HANDLERS,
+        "may_export_evidence": allows(principal, Permission.ONESTOP_EVIDENCE_EXPORT)
+        and member is not None
+        and CaseRole(member.role) in EXPORTERS,
         "may_acknowledge": allows(principal, Permission.ONESTOP_CASES_MANAGE)
         and member is not None
         and member.role == CaseRole.LEAD_OFFICER.value,
@@ -148,6 +159,12 @@ def item_new(request: Request, db: Db, me: Recorder, case_id: uuid.UUID) -> Resp
     """The form for a new evidence item."""
     now = datetime.now(BEIJING).strftime("%Y-%m-%dT%H:%M")
     return _new_page(request, db, me, case_id, values={"collected_at": now}, errors={})
+
+
+@router.get("/{case_id}/evidence/export")
+async def evidence_export(request: Request, me: StreamExporter, case_id: uuid.UUID) -> Response:
+    """The case's evidence as one signed ZIP; a damaged file or log stops it, with an alert."""
+    return await export_case(request, me.principal, case_id)
 
 
 def _local_time(text: str, field: str) -> datetime | None:
@@ -316,14 +333,11 @@ def custody_verify(
 
 
 @router.get("/{case_id}/evidence/{item_id}/file")
-def file_download(
-    request: Request, db: Db, me: Reader, case_id: uuid.UUID, item_id: uuid.UUID
+async def file_download(
+    request: Request, me: StreamReader, case_id: uuid.UUID, item_id: uuid.UUID
 ) -> Response:
     """The file, verified in full first; a damaged file is refused and an alert raised."""
-    item, blob = evidence.open_download(
-        db, actor=me.principal, case_id=case_id, item_id=item_id, store=store_for(request)
-    )
-    return VerifiedBlobResponse(blob, filename=item.file_name or f"evidence-{item.number}")
+    return await verified_item_download(request, me.principal, case_id, item_id)
 
 
 @router.post("/{case_id}/evidence/{item_id}/file")
