@@ -153,7 +153,7 @@ def identity_from_document(id_type: str | None, number: str | None) -> dict[str,
     except IdentityError:
         return {}
     return {
-        "sex": parsed.sex.value,
+        "sex": str(parsed.sex),
         "date_of_birth": parsed.birth_date.isoformat(),
         "nationality": "CHN",
     }
