@@ -421,7 +421,7 @@ def test_the_api_hands_off_once_and_lists_the_status(
     ]
     again = client.post(path, json=_body(), headers=headers)
     assert again.status_code == 409
-    assert "only once" in again.json()["detail"]
+    assert "每名嫌疑人只能移送一次" in again.json()["detail"]
     listed = client.get(f"{CASES}/{case.id}/registry-handoffs", headers=headers)
     assert listed.status_code == 200
     assert [(h["suspect_id"], h["record_status"]) for h in listed.json()] == [
@@ -446,7 +446,7 @@ def test_the_api_names_every_field_at_fault_and_refuses_a_case_not_judged(
     session.commit()
     early = client.post(path, json=_body(), headers=headers)
     assert early.status_code == 409
-    assert "not judged" in early.json()["detail"]
+    assert "本案件尚未判决" in early.json()["detail"]
 
 
 def test_the_api_answers_not_found_off_the_team(
