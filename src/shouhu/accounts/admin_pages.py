@@ -25,6 +25,7 @@ from shouhu.accounts.users import UserCreate
 from shouhu.core.errors import DomainError
 from shouhu.core.i18n import gettext
 from shouhu.web.deps import Db, PagePermission, SignedIn
+from shouhu.web.form_errors import pydantic_errors
 from shouhu.web.templating import render
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -40,7 +41,7 @@ def _redirect(path: str) -> RedirectResponse:
 
 
 def _form_errors(exc: ValidationError) -> dict[str, str]:
-    return {str(err["loc"][0]) if err["loc"] else "": str(err["msg"]) for err in exc.errors()}
+    return pydantic_errors(exc)
 
 
 def _org_form_context(db: Db, values: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from shouhu.accounts.users import UserCreate
 from shouhu.core.errors import ValidationFailedError
 from shouhu.core.principal import Principal
 from shouhu.web.deps import ApiPermission, Db
+from shouhu.web.validation_messages import field_message
 
 router = APIRouter()
 
@@ -128,8 +129,9 @@ def create_organisation(db: Db, principal: OrgsManage, body: OrganisationCreateI
         data = OrganisationCreate.model_validate(body.model_dump())
     except ValidationError as exc:
         first = exc.errors()[0]
+        reason = field_message(dict(first))
         raise ValidationFailedError(
-            "Invalid value: {reason}.", field=str(first["loc"][0]), reason=first["msg"]
+            "Invalid value: {reason}.", field=str(first["loc"][0]), reason=reason
         ) from exc
     return organisations.create_organisation(db, actor=principal, data=data)
 

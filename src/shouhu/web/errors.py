@@ -15,6 +15,7 @@ from shouhu.core.errors import AuthenticationError, DomainError
 from shouhu.core.i18n import N_, gettext
 from shouhu.web.deps import PageAuthError, PasswordChangeRequiredError
 from shouhu.web.templating import render
+from shouhu.web.validation_messages import field_message
 
 log = logging.getLogger("shouhu.web")
 
@@ -97,7 +98,7 @@ async def validation_error(request: Request, exc: Exception) -> Response:
     errors = [
         {
             "field": ".".join(str(p) for p in err["loc"] if p not in {"body", "query", "path"}),
-            "message": str(err["msg"]),
+            "message": field_message(dict(err)),
         }
         for err in exc.errors()
     ]
