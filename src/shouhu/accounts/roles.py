@@ -131,6 +131,9 @@ class Permission(StrEnum):
     ONESTOP_SERVICES_READ = "onestop:services_read"
     ONESTOP_SERVICES_NOTE = "onestop:services_note"
     ONESTOP_SERVICES_WORK = "onestop:services_work"
+    # Send a convicted suspect of a judged case to the registry as a draft record (the service
+    # also requires a case officer on the team); the registry's clerks and reviewers take over.
+    ONESTOP_REGISTRY_HANDOFF = "onestop:registry_handoff"
 
 
 _EVERY_ROLE = frozenset(Role)
@@ -209,6 +212,9 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
         {Role.CASE_OFFICER, Role.FORENSIC_EXAMINER, Role.PROSECUTOR, Role.SUPPORT_WORKER}
     ),
     Permission.ONESTOP_SERVICES_WORK: frozenset({Role.SUPPORT_WORKER}),
+    # Issue 6 item 9: the case officer hands a conviction to the registry as a draft; it is not
+    # REGISTRY_SUBMIT (a case officer enters nothing else in the registry), and four eyes apply.
+    Permission.ONESTOP_REGISTRY_HANDOFF: frozenset({Role.CASE_OFFICER}),
 }
 
 

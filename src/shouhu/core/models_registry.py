@@ -5,6 +5,7 @@ from shouhu.core.audit import models as audit_models
 from shouhu.core.crypto import models as crypto_models
 from shouhu.core.database import Base
 from shouhu.onestop import evidence_models
+from shouhu.onestop import handoff_models as onestop_handoff_models
 from shouhu.onestop import models as onestop_models
 from shouhu.onestop import service_models as onestop_service_models
 from shouhu.onestop import session_models as onestop_session_models
@@ -20,6 +21,7 @@ __all__ = [
     "crypto_models",
     "evidence_models",
     "metadata",
+    "onestop_handoff_models",
     "onestop_models",
     "onestop_service_models",
     "onestop_session_models",

@@ -22,7 +22,7 @@ from shouhu.accounts.roles import Permission
 from shouhu.core.errors import DomainError, ForbiddenError, NotFoundError, ValidationFailedError
 from shouhu.core.i18n import gettext
 from shouhu.identity.documents import IdType
-from shouhu.onestop import cases, evidence_pages, repository, team
+from shouhu.onestop import cases, evidence_pages, handoff_pages, repository, team
 from shouhu.onestop.labels import labels
 from shouhu.onestop.models import CaseRole, ChildSex, OneStopCase, OneStopSite, ReportingChannel
 from shouhu.onestop.session_views import section_context
@@ -284,6 +284,7 @@ def _case_page(
         errors=errors or {},
         **section_context(db, me.principal, case, member),
         **evidence_pages.case_section(db, me.principal, case),
+        **handoff_pages.case_section(db, me.principal, case),
     )
     return render(request, "onestop/case.html", context, status=status)
 

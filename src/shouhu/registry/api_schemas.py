@@ -192,7 +192,9 @@ class RecordOut(BaseModel):
     id: uuid.UUID
     status: str
     version: int
-    source: str = Field(description="import, court, procuratorate, public_security or paper")
+    source: str = Field(
+        description="import, court, procuratorate, public_security, paper or onestop_case"
+    )
     kind: str
     offence: str
     decision_authority: str
@@ -347,7 +349,9 @@ class PersonRecordOut(BaseModel):
     id: uuid.UUID
     status: str = Field(description="active, corrected, revoked or sealed")
     version: int
-    source: str = Field(description="import, court, procuratorate, public_security or paper")
+    source: str = Field(
+        description="import, court, procuratorate, public_security, paper or onestop_case"
+    )
     kind: str
     offence: str
     decision_authority: str

@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Final, get_args
 
 from pydantic import ValidationError
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -40,6 +40,8 @@ from shouhu.core.errors import (
 from shouhu.core.principal import Channel, Principal
 from shouhu.identity.prc_id import latest_possible_date
 from shouhu.identity.rows import Rejection
+from shouhu.onestop.handoff_models import CaseRegistryHandoff
+from shouhu.onestop.models import CaseSuspect
 from shouhu.registry.importer import ValidRow, merge_identity, merge_person, validate_row
 from shouhu.registry.models import (
     LIVE_STATUSES,
@@ -412,6 +414,43 @@ def submit_record(
     )
 
 
+def draft_from_case(
+    session: Session, *, actor: Principal, data: RecordSubmission
+) -> RegistryRecord:
+    """A conviction handed off from a one-stop case: a draft for the registry's clerks.
+
+    The case officer holds no `registry:submit`, and public security does not decide
+    convictions (`_source`): this is the one door a case officer has into the registry. It
+    makes a draft only, of the officer's own organisation (the registry owner), whose clerks
+    check it against the court's judgment and send it on; the officer is its author, so four
+    eyes keep them from approving it. `onestop.handoff` checks the case and its team first.
+    """
+    require(actor, Permission.ONESTOP_REGISTRY_HANDOFF)
+    if (
+        actor.organisation_id is None
+        or actor.user_id is None
+        or actor.org_type != OrgType.PUBLIC_SECURITY.value
+    ):
+        raise ForbiddenError("Only public security hands a case's conviction to the registry.")
+    row = _checked(data.import_columns(), data.offence_date)
+    if row.record.kind is not RecordKind.CONVICTION:
+        raise ValidationFailedError(
+            "A case is handed to the registry only for a conviction.", field="record_kind"
+        )
+    reviewing = _reviewing(session, actor, None)
+    return _enter(
+        session,
+        actor=actor,
+        row=row,
+        data=data,
+        source=RecordSource.ONESTOP_CASE,
+        subject=_subject(row),
+        review_organisation_id=reviewing.id,
+        scan=None,
+        send=False,
+    )
+
+
 def _scan_digests(record: RegistryRecord) -> list[str]:
     return [stored.sha256 for stored in record.files]
 
@@ -444,7 +483,16 @@ def update_submission(
         if record.supersedes_id is not None:
             raise ConflictError("A correction keeps its person; change only the decision.")
         row = _checked(data.import_columns(), data.offence_date)
-        record.source = _source(actor, row.record.kind, data.received_on_paper).value
+        if record.source == RecordSource.ONESTOP_CASE.value:
+            # A one-stop hand-off stays one whatever the clerk corrects: its source says where
+            # it came from, and it is a conviction (onestop.handoff).
+            if row.record.kind is not RecordKind.CONVICTION:
+                raise ValidationFailedError(
+                    "A case is handed to the registry only for a conviction.",
+                    field="record_kind",
+                )
+        else:
+            record.source = _source(actor, row.record.kind, data.received_on_paper).value
         record.review_organisation_id = _reviewing(session, actor, data.review_organisation_id).id
         record.subject = _subject(row)
     else:
@@ -711,6 +759,8 @@ def approve_record(session: Session, *, actor: Principal, record_id: uuid.UUID) 
             "Another approval registered this person at the same moment; approve it again."
         ) from exc
     record.person_id = person.id
+    if record.source == RecordSource.ONESTOP_CASE.value:
+        _link_case_suspect(session, record, person)
     if record.supersedes_id is not None:
         old = session.get_one(RegistryRecord, record.supersedes_id)
         if old.status != RecordStatus.ACTIVE.value:
@@ -738,6 +788,19 @@ def approve_record(session: Session, *, actor: Principal, record_id: uuid.UUID) 
         details={"person": str(person.id), "policy_version": rules.version},
     )
     return record
+
+
+def _link_case_suspect(session: Session, record: RegistryRecord, person: RegistryPerson) -> None:
+    """The one-stop suspect handed off as this record is now this registry person."""
+    handed_off = select(CaseRegistryHandoff.suspect_id).where(
+        CaseRegistryHandoff.registry_record_id == record.id
+    )
+    session.execute(
+        update(CaseSuspect)
+        .where(CaseSuspect.id.in_(handed_off))
+        .values(registry_person_id=person.id)
+        .execution_options(synchronize_session="fetch")
+    )
 
 
 def return_record(

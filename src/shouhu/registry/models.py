@@ -93,6 +93,9 @@ class RecordSource(StrEnum):
     PROCURATORATE = "procuratorate"  # a prosecutor's non-prosecution decision
     PUBLIC_SECURITY = "public_security"  # a registry clerk's administrative penalty
     PAPER = "paper"  # a court or procuratorate decision received on paper, entered by a clerk
+    # A conviction at the end of a one-stop case, handed off by its case officer as a draft
+    # (issue 6 item 9); a registry clerk checks it against the judgment and sends it for review.
+    ONESTOP_CASE = "onestop_case"
 
 
 class EncryptedDate(EncryptedField[date]):

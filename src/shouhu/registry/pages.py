@@ -71,6 +71,7 @@ SOURCE_LABELS: Final = {
     "procuratorate": N_("Procuratorate"),
     "public_security": N_("Public security"),
     "paper": N_("Received on paper"),
+    "onestop_case": N_("One-stop case hand-off"),
 }
 ID_TYPE_LABELS: Final = {
     IdType.PRC_ID: N_("Resident identity card"),
@@ -253,6 +254,7 @@ def _rows(records: list[RegistryRecord], now: datetime) -> list[dict[str, Any]]:
             "kind": KIND_LABELS.get(RecordKind(record.kind), record.kind),
             "offence": _offence_name(record.offence),
             "status": STATUS_LABELS[RecordStatus(record.status)],
+            "source": SOURCE_LABELS.get(record.source, record.source),
             "waited": waiting(record.submitted_at, now),
             "resent": any(t.to_status == RecordStatus.RETURNED.value for t in record.transitions),
         }
