@@ -214,6 +214,20 @@ def test_a_case_goes_from_intake_to_closure_and_every_refusal_holds(  # noqa: PL
     # The case moves on to judgement and closes, each step by the lead officer.
     for status in ("evidence_collected", "under_investigation", "prosecuted", "judged"):
         officer.call("POST", url + "/status", 200, json={"status": status})
+    # The conviction goes to the registry as a draft, which its clerks and reviewers take on.
+    suspect = case["suspects"][0]
+    handoff = url + f"/suspects/{suspect['id']}/registry-handoff"
+    judgment = {
+        "decision_authority": "北京市东城区人民法院",
+        "decision_number": "(2026)京0101刑初456号",
+        "decision_date": (utcnow() - timedelta(days=1)).date().isoformat(),
+        "sentence_months": 30,
+    }
+    prosecutor.call("POST", handoff, 403, json=judgment)
+    officer.call("POST", handoff, 201, json=judgment)
+    officer.call("POST", handoff, 409, json=judgment)
+    (sent,) = officer.call("GET", url + "/registry-handoffs", 200)
+    assert sent["record_status"] == "draft"
     officer.call("POST", url + "/status", 422, json={"status": "closed"})
     closed = officer.call(
         "POST", url + "/status", 200, json={"status": "closed", "reason": "判决生效，结案。"}
