@@ -128,6 +128,8 @@ class Permission(StrEnum):
     ONESTOP_SERVICES_READ = "onestop:services_read"
     ONESTOP_SERVICES_NOTE = "onestop:services_note"
     ONESTOP_SERVICES_WORK = "onestop:services_work"
+    # Site performance (issue 6, item 8): aggregates of all sites, counts below 5 suppressed.
+    ONESTOP_PERFORMANCE_READ = "onestop:performance_read"
 
 
 _EVERY_ROLE = frozenset(Role)
@@ -204,6 +206,12 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
         {Role.CASE_OFFICER, Role.FORENSIC_EXAMINER, Role.PROSECUTOR, Role.SUPPORT_WORKER}
     ),
     Permission.ONESTOP_SERVICES_WORK: frozenset({Role.SUPPORT_WORKER}),
+    # Site performance: oversight reads aggregates (DESIGN §2), prosecutors and case officers
+    # steer the sites. Not support workers or institutions (no part in running a site), and not
+    # the operator: the figures are made of case content, which admin never sees (DESIGN §2).
+    Permission.ONESTOP_PERFORMANCE_READ: frozenset(
+        {Role.ANALYST, Role.CASE_OFFICER, Role.PROSECUTOR}
+    ),
 }
 
 
