@@ -22,6 +22,8 @@ from shouhu.onestop import api as onestop_api
 from shouhu.onestop import evidence_api as onestop_evidence_api
 from shouhu.onestop import evidence_pages as onestop_evidence_pages
 from shouhu.onestop import pages as onestop_pages
+from shouhu.onestop import performance_api as onestop_performance_api
+from shouhu.onestop import performance_pages as onestop_performance_pages
 from shouhu.onestop import session_api as onestop_session_api
 from shouhu.onestop import session_pages as onestop_session_pages
 from shouhu.onestop import site_api as onestop_site_api
@@ -98,6 +100,7 @@ def create_app(
     app.include_router(onestop_session_api.router, prefix="/api/v1")
     app.include_router(onestop_evidence_api.router, prefix="/api/v1")
     app.include_router(onestop_support_api.router, prefix="/api/v1")
+    app.include_router(onestop_performance_api.router, prefix="/api/v1")
     app.include_router(site_pages.router)
     app.include_router(accounts_pages.router)
     app.include_router(admin_pages.router)
@@ -117,5 +120,6 @@ def create_app(
     app.include_router(onestop_session_pages.router)
     app.include_router(onestop_evidence_pages.router)
     app.include_router(onestop_support_pages.router)
+    app.include_router(onestop_performance_pages.router)
     app.include_router(certificate_api.page)
     return app
