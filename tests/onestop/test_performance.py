@@ -265,6 +265,33 @@ def test_the_national_count_cannot_reveal_a_small_sites_count(session: Session, 
     assert _site_of(report, large).cases.value == 7
 
 
+def test_a_share_is_hidden_where_the_national_share_would_give_a_small_sites_away(
+    session: Session, cast: Cast
+) -> None:
+    small = make_site(session, name="一站式取证中心-小")
+    large = make_site(session, name="一站式取证中心-大")
+    busy = [_case(session, cast, cast.site, _october(3 + i)) for i in range(6)]
+    bigger = [_case(session, cast, large, _october(3 + i)) for i in range(8)]
+    few = [_case(session, cast, small, _october(3 + i)) for i in range(2)]
+    for index, case in enumerate(busy):
+        _interview(session, case, 1, recorded=index != 0)
+    for case in bigger:
+        _interview(session, case, 1, recorded=True)
+    for case in few:
+        _interview(session, case, 1, recorded=False)
+    report = _report(session)
+    # 13 of 16 nationally; with 5 of 6 and 8 of 8 shown, the small site's 0 of 2 would follow.
+    assert report.national.recorded_share.value == pytest.approx(13 / 16)
+    assert _site_of(report, small).recorded_share.suppressed
+    assert _site_of(report, cast.site).recorded_share.suppressed  # the fewest interviews
+    assert _site_of(report, large).recorded_share.value == 1.0
+    # Measure by measure: the same for the children interviewed and the cases (2 elsewhere).
+    assert _site_of(report, cast.site).interviews_per_child.suppressed
+    assert _site_of(report, cast.site).cases.suppressed
+    assert _site_of(report, large).cases.value == 8
+    assert _site_of(report, large).interviews_per_child.value == 1.0
+
+
 def test_no_secondary_suppression_when_the_hidden_sites_hold_none(
     session: Session, cast: Cast
 ) -> None:

@@ -23,9 +23,9 @@ Definitions (docs/onestop.md, "Site performance"):
 
 Suppression (DESIGN §4): a figure computed from fewer than SUPPRESSION_THRESHOLD units is
 given as suppressed, never as its number; a site with fewer cases shows every figure
-suppressed. So that the national count cannot be differenced against the sites' counts to
-reveal a small site's, the smallest shown site's case count is suppressed as well whenever the
-suppressed sites' cases add up to between 1 and 4 (secondary suppression).
+suppressed. So that the national figure cannot be set against the shown sites' to work out a
+small site's (secondary suppression), a figure is hidden at one more site, the shown one with
+the fewest units, whenever the sites whose figure is hidden hold 1-4 units of it between them.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ import re
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Final
 
@@ -223,6 +223,20 @@ class _Tally:
     on_site: int = 0
     service_hours: list[float] = field(default_factory=list)
 
+    def units(self, measure: str) -> int:
+        """How many units a measure rests on (what the threshold is applied to)."""
+        return {
+            "cases": self.cases,
+            "session_median_hours": len(self.session_hours),
+            "session_p90_hours": len(self.session_hours),
+            "full_attendance_share": self.held_sessions,
+            "interviews_per_child": len(self.interviews_by_child),
+            "reinterviewed_share": len(self.interviews_by_child),
+            "recorded_share": self.interviews,
+            "medical_on_site_share": self.examinations,
+            "service_median_hours": len(self.service_hours),
+        }[measure]
+
     def measures(self) -> Measures:
         """The figures, each suppressed below the threshold; all of them for a small site."""
         if self.cases < SUPPRESSION_THRESHOLD:
@@ -372,29 +386,29 @@ def _national(tallies: Iterable[_Tally]) -> _Tally:
     return nation
 
 
-def _protect_total(sites: list[SitePerformance], tallies: dict[uuid.UUID, _Tally]) -> None:
-    """Secondary suppression: the national count minus the shown counts must not reveal 1-4."""
-    hidden = sum(
-        tallies[s.site_id].cases if s.site_id in tallies else 0
-        for s in sites
-        if s.measures.cases.suppressed
-    )
-    if not 0 < hidden < SUPPRESSION_THRESHOLD:
-        return
-    shown = [s for s in sites if not s.measures.cases.suppressed]
-    if not shown:
-        return  # the national count is then the hidden sum itself, and suppressed with it
-    smallest = min(shown, key=lambda s: (s.measures.cases.value or 0, s.name))
-    index = sites.index(smallest)
-    measures = smallest.measures
-    sites[index] = SitePerformance(
-        smallest.site_id,
-        smallest.name,
-        Measures(
-            **{name: getattr(measures, name) for name in MEASURES if name != "cases"},
-            cases=SUPPRESSED,
-        ),
-    )
+def _protect(sites: list[SitePerformance], tallies: Tallies) -> None:
+    """Secondary suppression, measure by measure (DESIGN §4: no count below 5, even derived).
+
+    The national figure is made of every site's units. Where the sites whose figure is hidden
+    hold 1-4 units of it between them, the national figure and the shown ones would give
+    theirs away (a count by subtraction, a share by weighing the shares), so the same figure
+    is hidden at the shown site resting on the fewest units too.
+    """
+    for name in MEASURES:
+        units = {
+            s.site_id: tallies[s.site_id].units(name) if s.site_id in tallies else 0 for s in sites
+        }
+        hidden = sum(units[s.site_id] for s in sites if getattr(s.measures, name).suppressed)
+        shown = [s for s in sites if not getattr(s.measures, name).suppressed]
+        if not 0 < hidden < SUPPRESSION_THRESHOLD or not shown:
+            continue
+        smallest = min(shown, key=lambda s: (units[s.site_id], s.name))
+        index = sites.index(smallest)
+        sites[index] = SitePerformance(
+            smallest.site_id,
+            smallest.name,
+            replace(smallest.measures, **{name: SUPPRESSED}),
+        )
 
 
 # --- the service --------------------------------------------------------------------------------
@@ -416,7 +430,7 @@ def site_performance(
         SitePerformance(site_id, name, tallies.get(site_id, _Tally()).measures())
         for site_id, name in listed
     ]
-    _protect_total(sites, tallies)
+    _protect(sites, tallies)
     national = _national(tallies.values()).measures()
     audit_record(
         session,
