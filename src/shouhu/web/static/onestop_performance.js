@@ -17,8 +17,8 @@
     chart.setOption({
       animation: false,
       tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
-      grid: { left: 8, right: 48, top: 32, bottom: 8, containLabel: true },
-      xAxis: { type: "value", name: spec.unit, position: "top" },
+      grid: { left: 8, right: 48, top: 48, bottom: 8, containLabel: true },
+      xAxis: { type: "value", name: spec.unit, nameLocation: "middle", nameGap: 24, position: "top" },
       yAxis: {
         type: "category",
         inverse: true,
