@@ -338,6 +338,8 @@ def test_the_default_period_is_the_last_twelve_months() -> None:
         (None, "26-10", "to"),
         ("2026-10", "2026-09", "from"),
         ("2010-01", "2026-10", "from"),
+        ("1999-12", "2000-01", "from"),
+        ("9999-01", "9999-12", "to"),
     ],
 )
 def test_a_bad_period_is_refused_naming_the_field(

@@ -64,6 +64,8 @@ LONGEST_MONTHS: Final = 120
 BEIJING: Final = timezone(timedelta(hours=8), "UTC+8")
 SECONDS_PER_HOUR: Final = 3600
 MONTH_PATTERN: Final = re.compile(r"^(\d{4})-(\d{2})$")
+FIRST_YEAR: Final = 2000
+LAST_YEAR: Final = 2999
 
 ACTION_READ: Final = "onestop:performance_read"
 
@@ -112,7 +114,9 @@ def _month(text: str | None, field: str) -> date | None:
     if found is None or not 1 <= int(found.group(2)) <= 12:  # noqa: PLR2004 - months of a year
         raise ValidationFailedError("Enter a month written YYYY-MM.", field=field)
     year = int(found.group(1))
-    if year < 2000:  # noqa: PLR2004 - no one-stop case predates the scheme
+    # No one-stop case predates the scheme; a year past 2999 is a typing error (and would
+    # overflow the period's end).
+    if not FIRST_YEAR <= year <= LAST_YEAR:
         raise ValidationFailedError("Enter a month written YYYY-MM.", field=field)
     return date(year, int(found.group(2)), 1)
 
