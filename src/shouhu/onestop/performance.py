@@ -279,15 +279,15 @@ def _count_sessions(
 ) -> None:
     """Held sessions, full attendance, and each case's first held session."""
     # The due sessions with their arrivals, read at once (no query per session).
-    joints = session.scalars(
-        select(JointSession).where(
-            JointSession.case_id.in_(in_period), JointSession.scheduled_for <= now
-        )
-    ).all()
+    due = select(JointSession).where(
+        JointSession.case_id.in_(in_period), JointSession.scheduled_for <= now
+    )
+    joints = session.scalars(due).all()
     arrivals: dict[uuid.UUID, list[SessionArrival]] = defaultdict(list)
+    # A subquery, not a list of ids: a national year's sessions would pass SQLite's limit.
     for arrival in session.scalars(
         select(SessionArrival)
-        .where(SessionArrival.session_id.in_([j.id for j in joints]))
+        .where(SessionArrival.session_id.in_(due.with_only_columns(JointSession.id)))
         .order_by(SessionArrival.arrived_at, SessionArrival.id)
     ):
         arrivals[arrival.session_id].append(arrival)
