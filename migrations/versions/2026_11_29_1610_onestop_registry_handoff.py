@@ -4,7 +4,7 @@
 `onestop_case` needs no change to it.
 
 Revision ID: 0013h
-Revises: 0012
+Revises: 0013p
 Create Date: 2026-11-29 16:10:00.000000
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 import shouhu.core.database
 
 revision: str = "0013h"
-down_revision: str | None = "0012"
+down_revision: str | None = "0013p"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -84,6 +84,7 @@ ACCOUNTS: list[tuple[str, str, list[Role], str]] = [
     ("registry.clerk", "北京市公安局", [Role.REGISTRY_CLERK], "李登记"),
     ("registry.reviewer", "北京市公安局", [Role.REGISTRY_REVIEWER], "张审核"),
     ("case.officer", "北京市公安局", [Role.CASE_OFFICER, Role.FORENSIC_EXAMINER], "赵办案"),
+    ("forensic.examiner", "北京市公安局", [Role.FORENSIC_EXAMINER], "陈法医"),
     ("court.clerk", "北京市高级人民法院", [Role.COURT_CLERK], "钱书记"),
     ("prosecutor", "北京市人民检察院", [Role.PROSECUTOR], "孙检察"),
     ("education.officer", "北京市东城区教育委员会", [Role.EDUCATION_OFFICER], "周教委"),

@@ -86,7 +86,9 @@ def _evidence(
 ) -> dict[str, dict[str, Any]]:
     """Three items: a recording and a report with files, and clothing moved to the laboratory."""
     recording = record_item(session, cast.forensic, case)
-    report = record_item(session, cast.forensic, case, kind="medical_report")
+    report = record_item(
+        session, cast.forensic, case, kind="medical_report", examined_on_site=True
+    )
     clothing = record_item(session, cast.forensic, case, kind="clothing")
     session.commit()
     forensic = _auth(session, cast.forensic)
@@ -208,6 +210,7 @@ def test_the_export_holds_every_file_and_a_manifest_whose_signature_and_hashes_c
         "medical_report",
         "clothing",
     ]
+    assert [i["examined_on_site"] for i in manifest["items"]] == [None, True, None]
     for item, name, data in ((recording, recording_name, RECORDING), (report, report_name, REPORT)):
         assert item["file"]["path"] == name
         assert item["file"]["sha256"] == hashlib.sha256(archive.read(name)).hexdigest()

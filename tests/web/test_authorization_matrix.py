@@ -29,6 +29,7 @@ from tests.web import (
     inquiry_page_cases,
     onestop_handoff_cases,
     onestop_page_cases,
+    onestop_performance_cases,
     onestop_session_page_cases,
     onestop_support_cases,
     recheck_page_cases,
@@ -194,6 +195,7 @@ PAGE_CASES += onestop_session_page_cases.cases(Case)
 PAGE_CASES += evidence_page_cases.cases(Case)
 PAGE_CASES += [c for c in onestop_support_cases.cases(Case) if not c.path.startswith("/api/")]
 PAGE_CASES += [c for c in onestop_handoff_cases.cases(Case) if not c.path.startswith("/api/")]
+PAGE_CASES += [c for c in onestop_performance_cases.cases(Case) if not c.path.startswith("/api/")]
 
 PAGE_CASES += [
     Case("GET", "/audit", Permission.AUDIT_VERIFY),
@@ -257,6 +259,7 @@ API_CASES += session_matrix_cases(Case)
 API_CASES += evidence_page_cases.cases(Case, prefix="/api/v1")
 API_CASES += [c for c in onestop_support_cases.cases(Case) if c.path.startswith("/api/")]
 API_CASES += [c for c in onestop_handoff_cases.cases(Case) if c.path.startswith("/api/")]
+API_CASES += [c for c in onestop_performance_cases.cases(Case) if c.path.startswith("/api/")]
 
 # Routes outside the matrix, with the reason: the sign-in steps and health probes are open by
 # design and have their own tests.

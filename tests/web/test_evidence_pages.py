@@ -215,3 +215,33 @@ def test_the_lead_exports_from_the_case_page_and_a_tampered_file_stops_it_with_a
     assert "The export was stopped" in blocked_en.text
     shown = lead.get(f"/onestop/cases/{case.id}", headers=EN).text
     assert shown.count('data-testid="evidence-alert" data-acknowledged="no"') == 2
+
+
+def test_the_form_asks_a_medical_report_where_the_examination_was_done(
+    session: Session, signed_in: Signer
+) -> None:
+    case, _, (client, _, csrf) = _setup(session, signed_in)
+    values = {
+        "csrf_token": csrf,
+        "kind": "medical_report",
+        "description": "体检报告。",
+        "place": "医学检查室",
+        "holder": "物证室",
+        "reason": "固定证据。",
+    }
+    refused = client.post(f"/onestop/cases/{case.id}/evidence", data=values, headers=EN)
+    assert refused.status_code == 422
+    assert 'data-testid="error-examined_on_site"' in refused.text
+    made = client.post(
+        f"/onestop/cases/{case.id}/evidence", data={**values, "examined_on_site": "yes"}
+    )
+    assert made.status_code == 303
+    page = client.get(made.headers["location"], headers=EN).text
+    assert re.search(r'data-testid="examined-on-site">Yes<', page)
+    # Another kind ignores a stray answer: it records nothing about an examination.
+    other = client.post(
+        f"/onestop/cases/{case.id}/evidence",
+        data={**values, "kind": "clothing", "examined_on_site": "no"},
+    )
+    assert other.status_code == 303
+    assert 'data-testid="examined-on-site"' not in client.get(other.headers["location"]).text

@@ -134,6 +134,8 @@ class Permission(StrEnum):
     # Send a convicted suspect of a judged case to the registry as a draft record (the service
     # also requires a case officer on the team); the registry's clerks and reviewers take over.
     ONESTOP_REGISTRY_HANDOFF = "onestop:registry_handoff"
+    # Site performance (issue 6, item 8): aggregates of all sites, counts below 5 suppressed.
+    ONESTOP_PERFORMANCE_READ = "onestop:performance_read"
 
 
 _EVERY_ROLE = frozenset(Role)
@@ -215,6 +217,12 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     # Issue 6 item 9: the case officer hands a conviction to the registry as a draft; it is not
     # REGISTRY_SUBMIT (a case officer enters nothing else in the registry), and four eyes apply.
     Permission.ONESTOP_REGISTRY_HANDOFF: frozenset({Role.CASE_OFFICER}),
+    # Site performance: oversight reads aggregates (DESIGN §2), prosecutors and case officers
+    # steer the sites. Not support workers or institutions (no part in running a site), and not
+    # the operator: the figures are made of case content, which admin never sees (DESIGN §2).
+    Permission.ONESTOP_PERFORMANCE_READ: frozenset(
+        {Role.ANALYST, Role.CASE_OFFICER, Role.PROSECUTOR}
+    ),
 }
 
 

@@ -129,7 +129,8 @@ def demo(
         onestop = seed_onestop(rt.sessions)
         err.print(
             f"[green]made one-stop demo data[/green]: {onestop.sites} sites and {onestop.cases}"
-            " cases in every state (sign in as case.officer, prosecutor or support.worker)",
+            " cases in every state (sign in as case.officer, forensic.examiner, prosecutor or"
+            " support.worker; analyst for the site performance)",
             highlight=False,
         )
     # Plain aligned lines, never cut to the terminal's width: people copy the passwords.

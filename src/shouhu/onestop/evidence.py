@@ -78,6 +78,8 @@ class ItemInput:
     holder: str  # who keeps it from now: the unit or room, e.g. 区公安分局物证室
     reason: str  # why it was collected: the custody log's first reason
     child_id: uuid.UUID | None = None
+    # A medical report says whether the child was examined at the site; other kinds say nothing.
+    examined_on_site: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -198,6 +200,15 @@ def record_item(
     holder = _text(item.holder, "holder", HOLDER_LENGTH)
     reason = _text(item.reason, "reason", REASON_LENGTH)
     collected_at = _moment(item.collected_at, "collected_at")
+    if kind is EvidenceKind.MEDICAL_REPORT and item.examined_on_site is None:
+        raise ValidationFailedError(
+            "Say whether the examination was done at the site.", field="examined_on_site"
+        )
+    if kind is not EvidenceKind.MEDICAL_REPORT and item.examined_on_site is not None:
+        raise ValidationFailedError(
+            "Only a medical report says where the examination was done.",
+            field="examined_on_site",
+        )
     if item.child_id is not None:
         try:
             get_child(session, case, item.child_id)
@@ -220,6 +231,7 @@ def record_item(
         collected_at=collected_at,
         collected_by_id=actor.user_id,
         child_id=item.child_id,
+        examined_on_site=item.examined_on_site,
         custody_seq=0,
         custody_head=custody.GENESIS_HASH,
     )
@@ -244,7 +256,12 @@ def record_item(
         action=ACTION_ADD,
         object_type="evidence_item",
         object_id=row.id,
-        details={"case_id": str(case.id), "kind": kind.value, "number": number},
+        details={
+            "case_id": str(case.id),
+            "kind": kind.value,
+            "number": number,
+            "examined_on_site": item.examined_on_site,
+        },
     )
     return row
 

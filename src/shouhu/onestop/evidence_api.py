@@ -105,6 +105,7 @@ def item_out(db: Session, item: EvidenceItem) -> ItemOut:
         collected_at=item.collected_at,
         collected_by_id=item.collected_by_id,
         child_id=item.child_id,
+        examined_on_site=item.examined_on_site,
         holder=state.holder if state.in_custody else None,
         custody_entries=item.custody_seq,
         file=file,
@@ -214,6 +215,7 @@ def record_item(
             holder=body.holder,
             reason=body.reason,
             child_id=body.child_id,
+            examined_on_site=body.examined_on_site,
         ),
     )
     return item_detail(db, item)

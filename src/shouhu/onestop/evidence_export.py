@@ -178,6 +178,8 @@ def _item_out(
         "number": item.number,
         "label": f"E-{item.number}",
         "kind": item.kind,
+        # A medical report says whether the child was examined at the site; None otherwise.
+        "examined_on_site": item.examined_on_site,
         "collected_at": custody.utc_timestamp(item.collected_at),
         "file": None,
         "custody": {

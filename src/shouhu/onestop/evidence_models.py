@@ -13,7 +13,16 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shouhu.core.crypto.fields import EncryptedString, Sealed
@@ -59,6 +68,9 @@ class EvidenceItem(UUIDPrimaryKey, Base):
     child_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("case_children.id", ondelete="RESTRICT")
     )
+    # A medical report only: whether the examination was done at the one-stop site (site
+    # figures, issue 6 item 8); None for every other kind. See docs/onestop.md.
+    examined_on_site: Mapped[bool | None] = mapped_column(Boolean)
     # The file, once uploaded: its plaintext's SHA-256 is its address in the store.
     file_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
     file_size: Mapped[int | None] = mapped_column(BigInteger)

@@ -193,6 +193,7 @@ def item_create(  # noqa: PLR0917 - a form's fields
     holder: Annotated[str, Form()] = "",
     reason: Annotated[str, Form()] = "",
     child_id: Annotated[str, Form()] = "",
+    examined_on_site: Annotated[str, Form(max_length=3)] = "",
 ) -> Response:
     """Record the item (and its `collected` custody entry), or show the form with the fault."""
     shown = {
@@ -203,6 +204,7 @@ def item_create(  # noqa: PLR0917 - a form's fields
         "holder": holder,
         "reason": reason,
         "child_id": child_id,
+        "examined_on_site": examined_on_site,
     }
     try:
         try:
@@ -223,6 +225,12 @@ def item_create(  # noqa: PLR0917 - a form's fields
                 holder=holder,
                 reason=reason,
                 child_id=child,
+                # The form asks only about a medical report; for other kinds the answer is moot.
+                examined_on_site=(
+                    {"yes": True, "no": False}.get(examined_on_site)
+                    if kind == EvidenceKind.MEDICAL_REPORT.value
+                    else None
+                ),
             ),
         )
     except DomainError as exc:

@@ -39,6 +39,11 @@ class ItemIn(BaseModel):
     holder: str = Field(max_length=200, description="Who keeps it from now: a unit or a room")
     reason: str = Field(max_length=2000, description="Why it was collected (mandatory)")
     child_id: uuid.UUID | None = Field(default=None, description="The child it concerns")
+    examined_on_site: bool | None = Field(
+        default=None,
+        description="A medical report only (required then): whether the child was examined at"
+        " the one-stop site; leave out for every other kind",
+    )
 
 
 class CustodyIn(BaseModel):
@@ -91,6 +96,9 @@ class ItemOut(BaseModel):
     collected_at: datetime
     collected_by_id: uuid.UUID
     child_id: uuid.UUID | None
+    examined_on_site: bool | None = Field(
+        description="A medical report: examined at the site or not; null for other kinds"
+    )
     holder: str | None = Field(description="Who keeps it now (none once returned or destroyed)")
     custody_entries: int
     file: FileOut | None

@@ -388,7 +388,13 @@ def present_together(arrivals: list[SessionArrival]) -> Together | None:
 
 def attendance(session: Session, joint: JointSession, *, now: datetime | None = None) -> Attendance:
     """A session's attendance, computed from its arrivals."""
-    arrivals = arrivals_of(session, joint.id)
+    return attendance_from(joint, arrivals_of(session, joint.id), now=now)
+
+
+def attendance_from(
+    joint: JointSession, arrivals: list[SessionArrival], *, now: datetime | None = None
+) -> Attendance:
+    """A session's attendance from arrivals already read (the site figures read them at once)."""
     required = joint.required_agencies
     came = {Agency(a.agency) for a in arrivals}
     together = present_together(arrivals)

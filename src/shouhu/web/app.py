@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from importlib import resources
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,6 +24,8 @@ from shouhu.onestop import evidence_pages as onestop_evidence_pages
 from shouhu.onestop import handoff_api as onestop_handoff_api
 from shouhu.onestop import handoff_pages as onestop_handoff_pages
 from shouhu.onestop import pages as onestop_pages
+from shouhu.onestop import performance_api as onestop_performance_api
+from shouhu.onestop import performance_pages as onestop_performance_pages
 from shouhu.onestop import session_api as onestop_session_api
 from shouhu.onestop import session_pages as onestop_session_pages
 from shouhu.onestop import site_api as onestop_site_api
@@ -57,6 +59,58 @@ Errors are RFC 9457 problem details (`application/problem+json`) naming the fiel
 """
 
 
+def api_routers() -> tuple[APIRouter, ...]:
+    """The API's routers, served under /api/v1, in the order requests are matched against them.
+
+    The inquiries first of all: they are the traffic that peaks (no path overlaps).
+    """
+    return (
+        screening_api.router,
+        accounts_api.router,
+        registry_api.router,
+        batch_api.router,
+        match_api.router,
+        recheck_api.router,
+        certificate_api.api,
+        compliance_api.router,
+        onestop_site_api.router,
+        onestop_api.router,
+        onestop_session_api.router,
+        onestop_evidence_api.router,
+        onestop_support_api.router,
+        onestop_handoff_api.router,
+        onestop_performance_api.router,
+    )
+
+
+def page_routers() -> tuple[APIRouter, ...]:
+    """The pages' routers, matched after the API's."""
+    return (
+        site_pages.router,
+        accounts_pages.router,
+        admin_pages.router,
+        audit_pages.router,
+        registry_pages.router,
+        duplicate_pages.router,
+        inquiry_pages.router,
+        batch_pages.router,
+        inquiry_pages.approvals,
+        inquiry_pages.matches,
+        compliance_pages.router,
+        recheck_pages.notices,
+        recheck_pages.requests,
+        recheck_pages.reviews,
+        onestop_site_pages.router,
+        onestop_pages.router,
+        onestop_session_pages.router,
+        onestop_evidence_pages.router,
+        onestop_support_pages.router,
+        onestop_handoff_pages.router,
+        onestop_performance_pages.router,
+        certificate_api.page,
+    )
+
+
 def create_app(
     runtime: Runtime | None = None,
     *,
@@ -85,41 +139,8 @@ def create_app(
     static_dir = resources.files("shouhu.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static_dir)), name="static")
     app.include_router(health_api.router)
-    # The API first, the inquiries first of all: a request is matched against the routes in
-    # order, and the HR systems' inquiries are the traffic that peaks (no path overlaps).
-    app.include_router(screening_api.router, prefix="/api/v1")
-    app.include_router(accounts_api.router, prefix="/api/v1")
-    app.include_router(registry_api.router, prefix="/api/v1")
-    app.include_router(batch_api.router, prefix="/api/v1")
-    app.include_router(match_api.router, prefix="/api/v1")
-    app.include_router(recheck_api.router, prefix="/api/v1")
-    app.include_router(certificate_api.api, prefix="/api/v1")
-    app.include_router(compliance_api.router, prefix="/api/v1")
-    app.include_router(onestop_site_api.router, prefix="/api/v1")
-    app.include_router(onestop_api.router, prefix="/api/v1")
-    app.include_router(onestop_session_api.router, prefix="/api/v1")
-    app.include_router(onestop_evidence_api.router, prefix="/api/v1")
-    app.include_router(onestop_support_api.router, prefix="/api/v1")
-    app.include_router(onestop_handoff_api.router, prefix="/api/v1")
-    app.include_router(site_pages.router)
-    app.include_router(accounts_pages.router)
-    app.include_router(admin_pages.router)
-    app.include_router(audit_pages.router)
-    app.include_router(registry_pages.router)
-    app.include_router(duplicate_pages.router)
-    app.include_router(inquiry_pages.router)
-    app.include_router(batch_pages.router)
-    app.include_router(inquiry_pages.approvals)
-    app.include_router(inquiry_pages.matches)
-    app.include_router(compliance_pages.router)
-    app.include_router(recheck_pages.notices)
-    app.include_router(recheck_pages.requests)
-    app.include_router(recheck_pages.reviews)
-    app.include_router(onestop_site_pages.router)
-    app.include_router(onestop_pages.router)
-    app.include_router(onestop_session_pages.router)
-    app.include_router(onestop_evidence_pages.router)
-    app.include_router(onestop_support_pages.router)
-    app.include_router(onestop_handoff_pages.router)
-    app.include_router(certificate_api.page)
+    for router in api_routers():
+        app.include_router(router, prefix="/api/v1")
+    for router in page_routers():
+        app.include_router(router)
     return app
