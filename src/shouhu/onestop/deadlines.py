@@ -24,6 +24,7 @@ from shouhu.accounts.roles import Permission, Role
 from shouhu.core.database import utcnow
 from shouhu.core.principal import Principal
 from shouhu.core.settings import Settings, get_settings
+from shouhu.onestop.joint_sessions import live_session_exists
 from shouhu.onestop.models import CaseMember, CaseStatus, OneStopCase
 from shouhu.onestop.service_models import ReferralStatus, ServiceReferral
 from shouhu.onestop.support_repository import own_tasks, readable_referrals, rows
@@ -86,7 +87,14 @@ def _cases_awaiting_session(
         select(OneStopCase)
         .where(
             on_team,
-            OneStopCase.status == CaseStatus.RECEIVED.value,
+            or_(
+                OneStopCase.status == CaseStatus.RECEIVED.value,
+                # Every session of the case was cancelled: none is arranged any more.
+                and_(
+                    OneStopCase.status == CaseStatus.JOINT_SESSION_SCHEDULED.value,
+                    ~live_session_exists(),
+                ),
+            ),
             OneStopCase.received_at < soon_before,
         )
         .order_by(OneStopCase.received_at, OneStopCase.id)
