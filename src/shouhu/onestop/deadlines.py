@@ -24,7 +24,7 @@ from shouhu.accounts.roles import Permission, Role
 from shouhu.core.database import utcnow
 from shouhu.core.principal import Principal
 from shouhu.core.settings import Settings, get_settings
-from shouhu.onestop.joint_sessions import live_session_exists
+from shouhu.onestop.joint_sessions import all_sessions_cancelled
 from shouhu.onestop.models import CaseMember, CaseStatus, OneStopCase
 from shouhu.onestop.service_models import ReferralStatus, ServiceReferral
 from shouhu.onestop.support_repository import own_tasks, readable_referrals, rows
@@ -92,7 +92,7 @@ def _cases_awaiting_session(
                 # Every session of the case was cancelled: none is arranged any more.
                 and_(
                     OneStopCase.status == CaseStatus.JOINT_SESSION_SCHEDULED.value,
-                    ~live_session_exists(),
+                    all_sessions_cancelled(),
                 ),
             ),
             OneStopCase.received_at < soon_before,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
-from sqlalchemy import ColumnElement, exists, select
+from sqlalchemy import ColumnElement, and_, exists, select
 from sqlalchemy.orm import Session
 
 from shouhu.accounts.policies import require
@@ -356,10 +356,13 @@ def changes_of(session: Session, joint_id: uuid.UUID) -> list[SessionChange]:
     )
 
 
-def live_session_exists() -> ColumnElement[bool]:
-    """Whether the case (`OneStopCase`) has a joint session that was not cancelled."""
-    return exists().where(
-        JointSession.case_id == OneStopCase.id, JointSession.cancelled_at.is_(None)
+def all_sessions_cancelled() -> ColumnElement[bool]:
+    """Whether the case (`OneStopCase`) had joint sessions and every one was cancelled."""
+    return and_(
+        exists().where(JointSession.case_id == OneStopCase.id),
+        ~exists().where(
+            JointSession.case_id == OneStopCase.id, JointSession.cancelled_at.is_(None)
+        ),
     )
 
 
