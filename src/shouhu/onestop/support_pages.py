@@ -273,7 +273,7 @@ def referral_detail(request: Request, db: Db, me: Reader, referral_id: uuid.UUID
     return _referral_page(request, db, me, referral_id)
 
 
-def _refused(  # noqa: PLR0917 - what the referral page needs again
+def _refused(
     request: Request,
     db: Session,
     me: SignedIn,
@@ -312,7 +312,7 @@ def referral_status(
 
 
 @router.post("/referrals/{referral_id}/reassign")
-def referral_reassign(  # noqa: PLR0917 - FastAPI passes each value by name
+def referral_reassign(
     request: Request,
     db: Db,
     me: Referrer,
