@@ -29,8 +29,10 @@ from shouhu.onestop.models import CaseMember, CaseStatus, OneStopCase
 from shouhu.onestop.service_models import ReferralStatus, ServiceReferral
 from shouhu.onestop.support_repository import own_tasks, readable_referrals, rows
 
-# How far ahead "due soon" looks: a shift, so the next one is warned in time.
-DUE_SOON: Final = timedelta(hours=12)
+# How far ahead "due soon" looks: a shift, so the next one is warned in time. The home page
+# says it in words ("Due within {hours} hours"), from this one number.
+DUE_SOON_HOURS: Final = 12
+DUE_SOON: Final = timedelta(hours=DUE_SOON_HOURS)
 # A home page lists this many of each; the counts are exact.
 LISTED: Final = 50
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from shouhu.core.i18n import N_, current_language, gettext
+from shouhu.core.i18n import N_, Label, current_language, gettext
 from shouhu.onestop.models import CaseRole, CaseStatus, ChildSex, ReportingChannel
 from shouhu.registry.policy import catalogue
 
@@ -42,6 +42,31 @@ FACILITY_LABELS: Final = {
     "medical_room": N_("Medical examination room"),
     "waiting_room": N_("Child-friendly waiting room"),
 }
+
+# What a refusal calls a form's field ("The field {name} is required."): the field's label, in
+# the reader's language, never its code. Keys are the last part of a field's path
+# ("children.0.name" → "name").
+FIELD_LABELS: Final = {
+    "name": N_("Name"),
+    "guardian_name": N_("Guardian's name"),
+    "guardian_relationship": N_("Relationship to the child"),
+    "special_needs": N_("Special needs"),
+    "place": N_("Place"),
+    "reason": N_("Reason"),
+    "body": N_("Note"),
+    "person_name": N_("Guardian's name"),
+    "phone": N_("Telephone"),
+    "address": N_("Address"),
+    "description": N_("Description"),
+    "holder": N_("Holder"),
+    "to_holder": N_("New holder"),
+}
+
+
+def field_label(field: str) -> str:
+    """A field's label to name it in a message (translated when shown), or the field itself."""
+    label = FIELD_LABELS.get(field.rsplit(".", 1)[-1])
+    return Label(label) if label else field
 
 
 def pseudonym(letter: str) -> str:

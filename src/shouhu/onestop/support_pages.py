@@ -23,6 +23,7 @@ from shouhu.core.database import utcnow
 from shouhu.core.errors import DomainError, ForbiddenError, NotFoundError
 from shouhu.core.i18n import N_, gettext
 from shouhu.onestop import cases, repository, support
+from shouhu.onestop.deadlines import DUE_SOON_HOURS
 from shouhu.onestop.labels import labels
 from shouhu.onestop.pages import beijing
 from shouhu.onestop.service_models import ReferralStatus, ServiceKind, ServiceReferral
@@ -73,6 +74,7 @@ def support_labels() -> dict[str, object]:
     return {
         "service_labels": SERVICE_LABELS,
         "referral_status_labels": REFERRAL_STATUS_LABELS,
+        "due_soon_hours": DUE_SOON_HOURS,
         "beijing": beijing,
         **labels(),
     }
