@@ -230,9 +230,9 @@ def test_a_joint_session_its_attendance_and_the_single_interview(
     form.locator("[name=ap_reason]").fill(APPROVAL_REASON)
     attorney.get_by_test_id("approve-interview").click()
     expect(attorney.get_by_test_id("approval")).to_contain_text(APPROVAL_REASON)
-    expect(attorney.get_by_test_id("child-interview-A").get_by_test_id("approved-further")).to_contain_text(
-        tr(lang, "one approved, not yet held")
-    )
+    expect(
+        attorney.get_by_test_id("child-interview-A").get_by_test_id("approved-further")
+    ).to_contain_text(tr(lang, "one approved, not yet held"))
     snap(attorney, "approved", lang)
 
     # The officer records the approved interview: counted, and reported as approved.

@@ -19,6 +19,7 @@ from shouhu.core.errors import (
     NotFoundError,
     ValidationFailedError,
 )
+from shouhu.core.i18n import current_language, gettext, set_language
 from shouhu.onestop import support
 from shouhu.onestop.deadlines import deadlines_for
 from shouhu.onestop.service_models import ReferralChange
@@ -172,6 +173,15 @@ def test_withdrawing_only_from_referred_or_accepted_with_a_reason(
     with pytest.raises(ConflictError) as conflict:
         _withdraw(session, cast.officer, running)
     assert conflict.value.field == "status"
+    # The refusal names the status by its label in the reader's language, not by its code.
+    before = current_language()
+    set_language("zh_CN")
+    try:
+        shown = gettext(conflict.value.message, **conflict.value.params)
+    finally:
+        set_language(before)
+    assert shown.startswith("状态为“进行中”的转介不能再改派或撤回")
+    assert "in_progress" not in shown
     with pytest.raises(ConflictError):
         _reassign(session, cast.officer, running, organisation_id=cast.womens_federation.id)
     # Withdrawn, the child may be referred again for the same service.

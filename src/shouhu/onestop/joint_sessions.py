@@ -23,6 +23,7 @@ from shouhu.core.database import utcnow
 from shouhu.core.errors import ConflictError, NotFoundError, ValidationFailedError
 from shouhu.core.principal import Principal
 from shouhu.onestop import cases, checks
+from shouhu.onestop.labels import STATUS_LABELS, coded
 from shouhu.onestop.models import CaseChild, CaseMember, CaseRole, CaseStatus, OneStopCase
 from shouhu.onestop.repository import children_of, get_case, get_site
 from shouhu.onestop.session_models import (
@@ -142,7 +143,7 @@ def schedule_session(
     if CaseStatus(case.status) not in SCHEDULABLE:
         raise ConflictError(
             "A case in status {current} cannot have a joint session.",
-            current=case.status,
+            current=coded(STATUS_LABELS, case.status),
         )
     chosen_site = None
     try:

@@ -28,6 +28,7 @@ from shouhu.core.principal import Principal
 from shouhu.core.settings import Settings, get_settings
 from shouhu.onestop import checks
 from shouhu.onestop.cases import require_manager
+from shouhu.onestop.labels import REFERRAL_STATUS_LABELS, coded
 from shouhu.onestop.models import CaseChild, OneStopCase
 from shouhu.onestop.repository import get_case, is_site_partner
 from shouhu.onestop.service_models import (
@@ -208,8 +209,8 @@ def change_status(
         raise ConflictError(
             "A referral in status {current} cannot move to {target}.",
             field="status",
-            current=current.value,
-            target=target.value,
+            current=coded(REFERRAL_STATUS_LABELS, current),
+            target=coded(REFERRAL_STATUS_LABELS, target),
         )
     why = checks.text(
         reason, field="reason", limit=REASON_LENGTH, required=target is ReferralStatus.DECLINED
@@ -254,7 +255,7 @@ def _managed(
             "A referral in status {current} can no longer be reassigned or withdrawn: only a"
             " referred or accepted one can. Refer the child again if the service is still needed.",
             field="status",
-            current=current.value,
+            current=coded(REFERRAL_STATUS_LABELS, current),
         )
     return referral, case, current
 

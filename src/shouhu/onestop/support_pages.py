@@ -24,7 +24,7 @@ from shouhu.core.errors import DomainError, ForbiddenError, NotFoundError
 from shouhu.core.i18n import N_, gettext
 from shouhu.onestop import cases, repository, support
 from shouhu.onestop.deadlines import DUE_SOON_HOURS
-from shouhu.onestop.labels import labels
+from shouhu.onestop.labels import REFERRAL_STATUS_LABELS, labels
 from shouhu.onestop.pages import beijing
 from shouhu.onestop.service_models import ReferralStatus, ServiceKind, ServiceReferral
 from shouhu.onestop.support_repository import (
@@ -50,14 +50,6 @@ SERVICE_LABELS: Final = {
     ServiceKind.FAMILY_COUNSELLING: N_("Family counselling"),
     ServiceKind.LEGAL_ASSISTANCE: N_("Legal assistance"),
     ServiceKind.JUDICIAL_ASSISTANCE: N_("Judicial assistance (financial aid)"),
-}
-REFERRAL_STATUS_LABELS: Final = {
-    ReferralStatus.REFERRED: N_("Referred"),
-    ReferralStatus.ACCEPTED: N_("Accepted"),
-    ReferralStatus.IN_PROGRESS: N_("In progress"),
-    ReferralStatus.COMPLETED: N_("Completed"),
-    ReferralStatus.DECLINED: N_("Declined"),
-    ReferralStatus.WITHDRAWN: N_("Withdrawn"),
 }
 # The case manager's forms on a referral page carry prefixed field names, so that an error
 # is shown beside the form that caused it.
