@@ -7,7 +7,8 @@ together. The officer records the child's forensic interview; a second attempt i
 the message saying what is needed; a prosecutor approves one further interview with a written
 reason; the second interview is then recorded, and the counts show it (in this case, approved,
 and across the child's cases, one of them earlier). Last, a session is rescheduled and then
-cancelled, each with a reason. Screenshots: tests/e2e/screenshots/onestop-sessions-<step>-<lang>.png.
+cancelled, each with a reason. Screenshots are
+tests/e2e/screenshots/onestop-sessions-<step>-<lang>.png.
 """
 
 from __future__ import annotations
