@@ -244,4 +244,6 @@ def test_the_api_reschedules_cancels_and_refuses_with_409_after_an_arrival(
     assert arrived.status_code == 201, arrived.text
     answer = client.post(f"{base}/{held['id']}/cancel", json={"reason": REASON}, headers=officer)
     assert answer.status_code == 409
-    assert "Record the departures instead" in answer.text
+    problem = answer.json()
+    assert problem["errors"][0]["field"] == "session_id"
+    assert "请改为登记离场" in problem["detail"]  # in the reader's language (zh_CN by default)
