@@ -224,7 +224,9 @@ def test_a_joint_session_its_attendance_and_the_single_interview(
     # The prosecutor on the team approves one further interview, with a written reason.
     attorney = person_signed_in(tabs, prosecutor, lang)
     attorney.goto("/" + team.case_path)
-    attorney.locator("summary", has_text=tr(lang, "Approve a further interview (prosecutor)")).click()
+    attorney.locator(
+        "summary", has_text=tr(lang, "Approve a further interview (prosecutor)")
+    ).click()
     form = attorney.get_by_test_id("approval-form")
     form.locator("[name=ap_child_id]").select_option(str(team.child_id))
     form.locator("[name=ap_reason]").fill(APPROVAL_REASON)

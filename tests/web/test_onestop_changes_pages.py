@@ -7,11 +7,15 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from sqlalchemy import update
+
 from shouhu.accounts.roles import Role
 from shouhu.core.database import utcnow
 from shouhu.onestop import joint_sessions, repository
 from shouhu.onestop.deadlines import DUE_SOON_HOURS
+from shouhu.onestop.evidence_models import CustodyRecord
 from tests.factories.accounts import make_user
+from tests.factories.evidence import record_item
 from tests.factories.lifecycle import principal_of
 from tests.factories.onestop import attach, make_cast, open_case, refer
 from tests.web.conftest import SignedInClient
@@ -171,3 +175,25 @@ def test_the_home_page_says_the_due_soon_window_in_the_readers_language(
     client, _, _ = signed_in(user=cast.officer)
     assert f"{DUE_SOON_HOURS} 小时内到期：1" in client.get("/", headers=ZH).text
     assert f"Due within {DUE_SOON_HOURS} hours: 1" in client.get("/", headers=EN).text
+
+
+def test_a_broken_custody_log_is_explained_in_the_readers_language(
+    session: Session, signed_in: Signer
+) -> None:
+    cast = make_cast(session)
+    case = open_case(session, cast.officer, cast.site)
+    item = record_item(session, cast.officer, case, kind="clothing")
+    session.execute(
+        update(CustodyRecord)
+        .where(CustodyRecord.item_id == item.id, CustodyRecord.seq == 1)
+        .values(place="别处")
+    )
+    session.commit()
+    client, _, csrf = signed_in(user=cast.officer)
+    url = f"/onestop/cases/{case.id}/evidence/{item.id}/custody/verify"
+    zh = client.post(url, data={"csrf_token": csrf}, headers=ZH).text
+    assert 'data-reason="hash_mismatch"' in zh
+    assert "写入后被修改" in zh
+    assert "hash does not match" not in zh  # the English diagnostic stays out of the page
+    en = client.post(url, data={"csrf_token": csrf}, headers=EN).text
+    assert "it was changed after it was written" in en
