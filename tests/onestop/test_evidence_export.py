@@ -86,9 +86,7 @@ def _evidence(
 ) -> dict[str, dict[str, Any]]:
     """Three items: a recording and a report with files, and clothing moved to the laboratory."""
     recording = record_item(session, cast.forensic, case)
-    report = record_item(
-        session, cast.forensic, case, kind="medical_report", examined_on_site=True
-    )
+    report = record_item(session, cast.forensic, case, kind="medical_report", examined_on_site=True)
     clothing = record_item(session, cast.forensic, case, kind="clothing")
     session.commit()
     forensic = _auth(session, cast.forensic)

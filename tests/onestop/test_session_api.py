@@ -15,8 +15,10 @@ from tests.onestop.test_api import _auth
 from tests.web.onestop_page_cases import foreign_case, own_case
 from tests.web.onestop_session_page_cases import (
     foreign_case_interviewed,
+    foreign_case_with_empty_session,
     foreign_case_with_session,
     latest,
+    own_case_with_empty_session,
     own_case_with_session,
     prosecutor_case_interviewed,
 )
@@ -61,6 +63,7 @@ def session_matrix_cases(case: type[Any]) -> list[Any]:
     base = CASES + "/{case_id}"
     mine = {"foreign": foreign_case, "foreign_role": officer}
     with_session = {"foreign": foreign_case_with_session, "foreign_role": officer}
+    empty = {"foreign": foreign_case_with_empty_session, "foreign_role": officer}
     return [
         case("GET", base + "/sessions", read, own_case, **mine),
         case(
@@ -73,6 +76,25 @@ def session_matrix_cases(case: type[Any]) -> list[Any]:
             **mine,
         ),
         case("GET", base + "/sessions/{session_id}", read, own_case_with_session, **with_session),
+        case(
+            "POST",
+            base + "/sessions/{session_id}/reschedule",
+            manage,
+            own_case_with_empty_session,
+            json={
+                "scheduled_for": (utcnow() + timedelta(days=2)).isoformat(),
+                "reason": "监护人因病无法到场。",
+            },
+            **empty,
+        ),
+        case(
+            "POST",
+            base + "/sessions/{session_id}/cancel",
+            manage,
+            own_case_with_empty_session,
+            json={"reason": "被害人已转院，另行安排。"},
+            **empty,
+        ),
         case(
             "POST",
             base + "/sessions/{session_id}/arrivals",

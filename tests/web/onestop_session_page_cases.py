@@ -87,6 +87,22 @@ def _with_session(session: Session, values: dict[str, Any]) -> dict[str, Any]:
     return {**values, "session_id": joint.id, "arrival_id": arrival.id}
 
 
+def own_case_with_empty_session(session: Session, user: User) -> dict[str, Any]:
+    """As `own_case`, with a session tomorrow that nobody has arrived at."""
+    values = own_case(session, user)
+    joint = add_session(session, values["case_id"])
+    joint.scheduled_for = utcnow() + timedelta(days=1)
+    session.flush()
+    return {**values, "session_id": joint.id}
+
+
+def foreign_case_with_empty_session(session: Session, user: User) -> dict[str, Any]:
+    """Another team's case with a session nobody has arrived at."""
+    values = foreign_case(session, user)
+    joint = add_session(session, values["case_id"])
+    return {**values, "session_id": joint.id}
+
+
 def own_case_with_session(session: Session, user: User) -> dict[str, Any]:
     """As `own_case`, with a session and an arrival that has not left."""
     return _with_session(session, own_case(session, user))
@@ -185,6 +201,26 @@ def cases(case: type[Any]) -> list[Any]:
             own_case_with_session,
             foreign=foreign_case_with_session,
             foreign_role=officer,
+        ),
+        case(
+            "POST",
+            base + "/sessions/{session_id}/reschedule",
+            manage,
+            own_case_with_empty_session,
+            foreign=foreign_case_with_empty_session,
+            foreign_role=officer,
+            form={"rs_for": local(-48), "rs_reason": "监护人因病无法到场。"},
+            ok=(303,),
+        ),
+        case(
+            "POST",
+            base + "/sessions/{session_id}/cancel",
+            manage,
+            own_case_with_empty_session,
+            foreign=foreign_case_with_empty_session,
+            foreign_role=officer,
+            form={"cx_reason": "被害人已转院，另行安排。"},
+            ok=(303,),
         ),
         case(
             "POST",

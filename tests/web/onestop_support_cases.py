@@ -16,7 +16,8 @@ from sqlalchemy import select
 
 from shouhu.accounts.roles import OrgType, Permission, Role
 from shouhu.onestop import repository, support
-from shouhu.onestop.models import CaseMember, OneStopCase
+from shouhu.onestop.models import CaseMember, OneStopCase, OneStopSite
+from shouhu.onestop.service_models import ServiceReferral
 from tests.factories.accounts import make_org, make_user
 from tests.factories.lifecycle import principal_of
 from tests.factories.onestop import attach, join, make_site, open_case
@@ -62,6 +63,43 @@ def foreign(session: Session, _user: User) -> dict[str, Any]:
 def own_task(session: Session, user: User) -> dict[str, Any]:
     """An unassigned referral to the user's own organisation (a support worker's task)."""
     return _referral(session, user.organisation, None)
+
+
+def own_with_two_partners(session: Session, user: User) -> dict[str, Any]:
+    """As `own`, the case's site with a second partner to reassign the referral to."""
+    values = own(session, user)
+    case = session.get_one(OneStopCase, values["case_id"])
+    site = session.get_one(OneStopSite, case.site_id)
+    attach(session, site, make_org(session, org_type=OrgType.PARTNER))
+    return values
+
+
+def reassign_form(session: Session, user: User) -> dict[str, Any]:
+    """The user's latest case's referral, to the site's other partner, with a reason."""
+    member = session.scalars(
+        select(CaseMember)
+        .where(CaseMember.user_id == user.id)
+        .order_by(CaseMember.added_at.desc())
+        .limit(1)
+    ).first()
+    if member is None:  # not on any team: the route answers 404 before reading the form
+        return {"organisation_id": str(uuid.uuid4()), "reason": "改派。"}
+    case = session.get_one(OneStopCase, member.case_id)
+    referral = session.scalars(
+        select(ServiceReferral).where(ServiceReferral.case_id == case.id)
+    ).one()
+    (other,) = [
+        p
+        for p in repository.site_partners(session, case.site_id)
+        if p.id != referral.organisation_id
+    ]
+    return {"organisation_id": str(other.id), "reason": "原单位本周无心理咨询师。"}
+
+
+def reassign_page_form(session: Session, user: User) -> dict[str, Any]:
+    """The reassign form's fields (prefixed) for the user's latest case's referral."""
+    found = reassign_form(session, user)
+    return {"ra_organisation_id": found["organisation_id"], "ra_reason": found["reason"]}
 
 
 def referral_form(session: Session, user: User) -> dict[str, Any]:
@@ -141,6 +179,26 @@ def cases(case: type[Any]) -> list[Any]:
             form={"status": "accepted"},
             ok=(303,),
         ),
+        case(
+            "POST",
+            "/onestop/referrals/{referral_id}/reassign",
+            refer,
+            own_with_two_partners,
+            foreign=foreign,
+            foreign_role=officer,
+            form_build=reassign_page_form,
+            ok=(303,),
+        ),
+        case(
+            "POST",
+            "/onestop/referrals/{referral_id}/withdraw",
+            refer,
+            own,
+            foreign=foreign,
+            foreign_role=officer,
+            form={"wd_reason": "监护人已自行安排心理治疗。"},
+            ok=(303,),
+        ),
         case("GET", "/onestop/my-tasks", work),
         # API.
         case(
@@ -187,6 +245,24 @@ def cases(case: type[Any]) -> list[Any]:
             foreign=foreign,
             foreign_role=worker,
             json={"status": "accepted"},
+        ),
+        case(
+            "POST",
+            API + "/referrals/{referral_id}/reassign",
+            refer,
+            own_with_two_partners,
+            foreign=foreign,
+            foreign_role=officer,
+            json_build=reassign_form,
+        ),
+        case(
+            "POST",
+            API + "/referrals/{referral_id}/withdraw",
+            refer,
+            own,
+            foreign=foreign,
+            foreign_role=officer,
+            json={"reason": "监护人已自行安排心理治疗。"},
         ),
         case("GET", API + "/my-tasks", work),
         case("GET", API + "/overdue", Permission.ACCOUNT_SELF),

@@ -40,10 +40,27 @@ def current_language() -> str:
     return _current.get()
 
 
+class Label(str):
+    """A placeholder's value that is itself a source string (a field's label, say).
+
+    `gettext` translates it with the message, so "Fill in {name}." reads 填写“事由”。 in
+    Chinese, not a raw field name; `str.format` and an English reader see the English label.
+    """
+
+    __slots__ = ()
+
+
 def gettext(message: str, **params: Any) -> str:
     """Translate into the current language and fill the named placeholders."""
-    translated = catalog(current_language()).get(message, message)
-    return translated.format(**params) if params else translated
+    found = catalog(current_language())
+    translated = found.get(message, message)
+    if not params:
+        return translated
+    shown = {
+        key: found.get(value, value) if isinstance(value, Label) else value
+        for key, value in params.items()
+    }
+    return translated.format(**shown)
 
 
 _ = gettext

@@ -31,6 +31,7 @@ from shouhu.identity.errors import IdentityError
 from shouhu.identity.prc_id import normalise_sex
 from shouhu.onestop import checks
 from shouhu.onestop.child_index import child_index
+from shouhu.onestop.labels import STATUS_LABELS, coded
 from shouhu.onestop.models import (
     CaseChild,
     CaseMember,
@@ -476,8 +477,8 @@ def change_status(
         raise ConflictError(
             "A case in status {current} cannot move to {target}.",
             field="status",
-            current=current.value,
-            target=target.value,
+            current=coded(STATUS_LABELS, current),
+            target=coded(STATUS_LABELS, target),
         )
     why = checks.text(reason, field="reason", limit=REASON_LENGTH, required=target in NEEDS_REASON)
     assert actor.user_id is not None  # noqa: S101 - members are users

@@ -5,6 +5,7 @@ from __future__ import annotations
 from shouhu.core.errors import ValidationFailedError
 from shouhu.core.text import clean_line
 from shouhu.identity.regions import is_known_region
+from shouhu.onestop.labels import field_label
 
 
 def line(value: str | None, *, field: str, limit: int, required: bool = True) -> str | None:
@@ -12,13 +13,15 @@ def line(value: str | None, *, field: str, limit: int, required: bool = True) ->
     text = clean_line(value or "", field=field)
     if not text:
         if required:
-            raise ValidationFailedError("The field {name} is required.", field=field, name=field)
+            raise ValidationFailedError(
+                "The field {name} is required.", field=field, name=field_label(field)
+            )
         return None
     if len(text) > limit:
         raise ValidationFailedError(
             "The field {name} is longer than {limit} characters.",
             field=field,
-            name=field,
+            name=field_label(field),
             limit=limit,
         )
     return text
@@ -29,13 +32,15 @@ def text(value: str | None, *, field: str, limit: int, required: bool = True) ->
     stripped = (value or "").strip()
     if not stripped:
         if required:
-            raise ValidationFailedError("The field {name} is required.", field=field, name=field)
+            raise ValidationFailedError(
+                "The field {name} is required.", field=field, name=field_label(field)
+            )
         return None
     if len(stripped) > limit:
         raise ValidationFailedError(
             "The field {name} is longer than {limit} characters.",
             field=field,
-            name=field,
+            name=field_label(field),
             limit=limit,
         )
     # C0 and C1 control characters but line breaks and tabs (PostgreSQL refuses NUL).
@@ -43,7 +48,7 @@ def text(value: str | None, *, field: str, limit: int, required: bool = True) ->
         raise ValidationFailedError(
             "The field {name} contains control characters; type it again as plain text.",
             field=field,
-            name=field,
+            name=field_label(field),
         )
     return stripped
 

@@ -24,12 +24,15 @@ from shouhu.accounts.roles import Permission, Role
 from shouhu.core.database import utcnow
 from shouhu.core.principal import Principal
 from shouhu.core.settings import Settings, get_settings
+from shouhu.onestop.joint_sessions import all_sessions_cancelled
 from shouhu.onestop.models import CaseMember, CaseStatus, OneStopCase
 from shouhu.onestop.service_models import ReferralStatus, ServiceReferral
 from shouhu.onestop.support_repository import own_tasks, readable_referrals, rows
 
-# How far ahead "due soon" looks: a shift, so the next one is warned in time.
-DUE_SOON: Final = timedelta(hours=12)
+# How far ahead "due soon" looks: a shift, so the next one is warned in time. The home page
+# says it in words ("Due within {hours} hours"), from this one number.
+DUE_SOON_HOURS: Final = 12
+DUE_SOON: Final = timedelta(hours=DUE_SOON_HOURS)
 # A home page lists this many of each; the counts are exact.
 LISTED: Final = 50
 
@@ -86,7 +89,14 @@ def _cases_awaiting_session(
         select(OneStopCase)
         .where(
             on_team,
-            OneStopCase.status == CaseStatus.RECEIVED.value,
+            or_(
+                OneStopCase.status == CaseStatus.RECEIVED.value,
+                # Every session of the case was cancelled: none is arranged any more.
+                and_(
+                    OneStopCase.status == CaseStatus.JOINT_SESSION_SCHEDULED.value,
+                    all_sessions_cancelled(),
+                ),
+            ),
             OneStopCase.received_at < soon_before,
         )
         .order_by(OneStopCase.received_at, OneStopCase.id)

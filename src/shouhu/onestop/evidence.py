@@ -26,6 +26,7 @@ from shouhu.core.principal import Principal
 from shouhu.onestop import custody, custody_log
 from shouhu.onestop.blobs import BlobStore, StoredBlob, TamperedBlobError, VerifiedBlob
 from shouhu.onestop.evidence_models import AlertKind, EvidenceAlert, EvidenceItem, EvidenceKind
+from shouhu.onestop.labels import field_label
 from shouhu.onestop.models import CaseRole, OneStopCase
 from shouhu.onestop.repository import get_case, get_child, membership
 
@@ -96,10 +97,13 @@ class CustodyInput:
 def _text(value: str | None, field: str, limit: int, *, required: bool = True) -> str:
     text = (value or "").strip()
     if required and not text:
-        raise ValidationFailedError("Fill in {name}.", field=field, name=field)
+        raise ValidationFailedError("Fill in {name}.", field=field, name=field_label(field))
     if len(text) > limit:
         raise ValidationFailedError(
-            "{name} is longer than {limit} characters.", field=field, name=field, limit=limit
+            "{name} is longer than {limit} characters.",
+            field=field,
+            name=field_label(field),
+            limit=limit,
         )
     return text
 

@@ -81,7 +81,20 @@ DAMAGE_LABELS: Final = {
     "appended": N_("bytes were added to the file"),
     "hash_mismatch": N_("its content differs from what was stored"),
 }
-
+# What a custody check found at an entry, for the reader (custody.Break.message is the
+# English diagnostic, kept for the API and the logs).
+BREAK_LABELS: Final = {
+    custody.Reason.WRONG_ITEM: N_("it belongs to another item's log"),
+    custody.Reason.SEQUENCE: N_(
+        "the numbering is out of step: an entry was deleted, inserted or moved"
+    ),
+    custody.Reason.HASH_MISMATCH: N_("it was changed after it was written"),
+    custody.Reason.BROKEN_LINK: N_("it does not follow on from the entry before it"),
+    custody.Reason.INVALID_TRANSITION: N_("the custody rules do not allow this event here"),
+    custody.Reason.TRUNCATED: N_("entries the log should hold are missing"),
+    custody.Reason.BEYOND_HEAD: N_("entries were added behind the recorder's back"),
+    custody.Reason.HEAD_MISMATCH: N_("the last entry is not the one the item remembers"),
+}
 
 # As on the case pages (pages.py, which imports this module): officers type Beijing time.
 BEIJING: Final = timezone(timedelta(hours=8), "UTC+8")
@@ -102,6 +115,7 @@ def _context(**values: Any) -> dict[str, Any]:
         "kind_labels": KIND_LABELS,
         "event_labels": EVENT_LABELS,
         "damage_labels": DAMAGE_LABELS,
+        "break_labels": BREAK_LABELS,
         **labels(),
         **values,
     }

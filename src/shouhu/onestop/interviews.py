@@ -104,6 +104,11 @@ def record_interview(
     cases.require_manager(session, actor, case)
     child = get_child(session, case, child_id)
     joint = get_session(session, case, session_id) if session_id else None
+    if joint is not None and joint.cancelled:
+        raise ValidationFailedError(
+            "This joint session was cancelled: choose another session, or none.",
+            field="session_id",
+        )
     interviewer = _interviewer(session, case.id, interviewer_id)
     started = _aware(started_at, "started_at")
     ended = _aware(ended_at, "ended_at")

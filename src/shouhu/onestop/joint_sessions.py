@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, exists, select
 from sqlalchemy.orm import Session
 
 from shouhu.accounts.policies import require
@@ -23,14 +23,24 @@ from shouhu.core.database import utcnow
 from shouhu.core.errors import ConflictError, NotFoundError, ValidationFailedError
 from shouhu.core.principal import Principal
 from shouhu.onestop import cases, checks
+from shouhu.onestop.labels import STATUS_LABELS, coded
 from shouhu.onestop.models import CaseChild, CaseMember, CaseRole, CaseStatus, OneStopCase
 from shouhu.onestop.repository import children_of, get_case, get_site
-from shouhu.onestop.session_models import Agency, JointSession, SessionArrival
+from shouhu.onestop.session_models import (
+    Agency,
+    JointSession,
+    SessionArrival,
+    SessionChange,
+    SessionChangeKind,
+)
 
 ACTION_SESSION_SCHEDULE: Final = "onestop:session_schedule"
 ACTION_ARRIVAL: Final = "onestop:session_arrival"
 ACTION_DEPARTURE: Final = "onestop:session_departure"
 ACTION_SESSION_VIEW: Final = "onestop:session_view"
+ACTION_SESSION_RESCHEDULE: Final = "onestop:session_reschedule"
+ACTION_SESSION_CANCEL: Final = "onestop:session_cancel"
+REASON_LENGTH: Final = 2000
 
 # Always required (MPS pilot): the three agencies that fix the evidence.
 CORE_AGENCIES: Final = frozenset(
@@ -133,7 +143,7 @@ def schedule_session(
     if CaseStatus(case.status) not in SCHEDULABLE:
         raise ConflictError(
             "A case in status {current} cannot have a joint session.",
-            current=case.status,
+            current=coded(STATUS_LABELS, case.status),
         )
     chosen_site = None
     try:
@@ -192,6 +202,171 @@ def get_session(session: Session, case: OneStopCase, session_id: uuid.UUID) -> J
     return joint
 
 
+def _require_not_cancelled(joint: JointSession) -> None:
+    if joint.cancelled:
+        raise ConflictError(
+            "This joint session was cancelled. Schedule a new session for the case instead.",
+            field="session_id",
+        )
+
+
+def _has_arrivals(session: Session, joint: JointSession) -> bool:
+    return (
+        session.scalar(
+            select(SessionArrival.id).where(SessionArrival.session_id == joint.id).limit(1)
+        )
+        is not None
+    )
+
+
+def _changeable(
+    session: Session, actor: Principal, case_id: uuid.UUID, session_id: uuid.UUID
+) -> tuple[OneStopCase, JointSession]:
+    """The case (locked) and its session, if the actor manages it and nobody has arrived yet."""
+    case = get_case(session, actor, case_id, lock=True)
+    cases.require_manager(session, actor, case)
+    joint = get_session(session, case, session_id)
+    _require_not_cancelled(joint)
+    if _has_arrivals(session, joint):
+        # Once someone came, the session happened (even in part): its record must stay as it
+        # was, so the attendance and the flag keep what really took place.
+        raise ConflictError(
+            "Arrivals are already recorded for this joint session, so it took place and can no"
+            " longer be moved or cancelled. Record the departures instead, and schedule a new"
+            " session if the agencies must meet again.",
+            field="session_id",
+        )
+    return case, joint
+
+
+def reschedule_session(
+    session: Session,
+    *,
+    actor: Principal,
+    case_id: uuid.UUID,
+    session_id: uuid.UUID,
+    scheduled_for: datetime | None,
+    reason: str | None,
+    site_id: uuid.UUID | None = None,
+) -> JointSession:
+    """Move a session nobody has arrived at yet to another time (or site), with a reason."""
+    require(actor, Permission.ONESTOP_CASES_MANAGE)
+    case, joint = _changeable(session, actor, case_id, session_id)
+    chosen_site = None
+    try:
+        chosen_site = get_site(session, actor, site_id or joint.site_id)
+    except NotFoundError:
+        chosen_site = None
+    if chosen_site is None or not chosen_site.active:
+        raise ValidationFailedError("Choose an active one-stop site.", field="site_id")
+    when = _aware(scheduled_for, "scheduled_for")
+    if when < utcnow() - LATEST_PAST:
+        raise ValidationFailedError(
+            "The session's time is more than a month ago.", field="scheduled_for"
+        )
+    if when == joint.scheduled_for and chosen_site.id == joint.site_id:
+        raise ValidationFailedError(
+            "Give a time or a site other than the session's present ones.", field="scheduled_for"
+        )
+    why = checks.text(reason, field="reason", limit=REASON_LENGTH)
+    assert actor.user_id is not None  # noqa: S101 - a manager is a member, hence a user
+    change = SessionChange(
+        session_id=joint.id,
+        kind=SessionChangeKind.RESCHEDULE.value,
+        previous_time=joint.scheduled_for,
+        new_time=when,
+        previous_site_id=joint.site_id,
+        new_site_id=chosen_site.id,
+        changed_by_id=actor.user_id,
+        changed_at=utcnow(),
+    )
+    change.ensure_id()
+    change.reason = why
+    session.add(change)
+    previous = joint.scheduled_for
+    previous_site = joint.site_id
+    joint.scheduled_for = when
+    joint.site_id = chosen_site.id
+    session.flush()
+    audit_record(
+        session,
+        actor=actor,
+        action=ACTION_SESSION_RESCHEDULE,
+        object_type="joint_session",
+        object_id=joint.id,
+        # The reason is sealed in the change row: it may speak of the child or the family.
+        details={
+            "case": str(case.id),
+            "from": previous.isoformat(),
+            "to": when.isoformat(),
+            "site_from": str(previous_site),
+            "site_to": str(chosen_site.id),
+        },
+    )
+    return joint
+
+
+def cancel_session(
+    session: Session,
+    *,
+    actor: Principal,
+    case_id: uuid.UUID,
+    session_id: uuid.UUID,
+    reason: str | None,
+) -> JointSession:
+    """Call off a session nobody has arrived at yet, with a reason; it is kept as cancelled."""
+    require(actor, Permission.ONESTOP_CASES_MANAGE)
+    case, joint = _changeable(session, actor, case_id, session_id)
+    why = checks.text(reason, field="reason", limit=REASON_LENGTH)
+    assert actor.user_id is not None  # noqa: S101 - a manager is a member, hence a user
+    now = utcnow()
+    change = SessionChange(
+        session_id=joint.id,
+        kind=SessionChangeKind.CANCEL.value,
+        previous_time=joint.scheduled_for,
+        new_time=None,
+        previous_site_id=joint.site_id,
+        new_site_id=None,
+        changed_by_id=actor.user_id,
+        changed_at=now,
+    )
+    change.ensure_id()
+    change.reason = why
+    session.add(change)
+    joint.cancelled_at = now
+    session.flush()
+    audit_record(
+        session,
+        actor=actor,
+        action=ACTION_SESSION_CANCEL,
+        object_type="joint_session",
+        object_id=joint.id,
+        details={"case": str(case.id), "scheduled_for": joint.scheduled_for.isoformat()},
+    )
+    return joint
+
+
+def changes_of(session: Session, joint_id: uuid.UUID) -> list[SessionChange]:
+    """A session's reschedulings and cancellation, the earliest first."""
+    return list(
+        session.scalars(
+            select(SessionChange)
+            .where(SessionChange.session_id == joint_id)
+            .order_by(SessionChange.changed_at, SessionChange.id)
+        )
+    )
+
+
+def all_sessions_cancelled() -> ColumnElement[bool]:
+    """Whether the case (`OneStopCase`) had joint sessions and every one was cancelled."""
+    return and_(
+        exists().where(JointSession.case_id == OneStopCase.id),
+        ~exists().where(
+            JointSession.case_id == OneStopCase.id, JointSession.cancelled_at.is_(None)
+        ),
+    )
+
+
 def record_arrival(
     session: Session,
     *,
@@ -209,6 +384,7 @@ def record_arrival(
     case = get_case(session, actor, case_id, lock=True)
     cases.require_manager(session, actor, case)
     joint = get_session(session, case, session_id)
+    _require_not_cancelled(joint)
     try:
         chosen = Agency(agency)
     except ValueError:
@@ -329,9 +505,17 @@ class Attendance:
     due: bool  # the session's time has come: a lacking agency is then flagged
 
     @property
+    def cancelled(self) -> bool:
+        """Whether the session was called off (never held, never flagged)."""
+        return self.session.cancelled
+
+    @property
     def flagged(self) -> bool:
-        """Whether the session is flagged: due, and a required agency lacked (or never at once)."""
-        return self.due and (bool(self.missing) or not self.all_together)
+        """Whether the session is flagged: due, and a required agency lacked (or never at once).
+
+        A cancelled session was never held: it is not flagged.
+        """
+        return not self.cancelled and self.due and (bool(self.missing) or not self.all_together)
 
 
 def read_session(

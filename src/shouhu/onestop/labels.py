@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Mapping
+from typing import Any, Final
 
-from shouhu.core.i18n import N_, current_language, gettext
+from shouhu.core.i18n import N_, Label, current_language, gettext
 from shouhu.onestop.models import CaseRole, CaseStatus, ChildSex, ReportingChannel
+from shouhu.onestop.service_models import ReferralStatus
 from shouhu.registry.policy import catalogue
 
 STATUS_LABELS: Final = {
@@ -17,6 +19,14 @@ STATUS_LABELS: Final = {
     CaseStatus.NOT_PROSECUTED: N_("Not prosecuted"),
     CaseStatus.JUDGED: N_("Judged"),
     CaseStatus.CLOSED: N_("Closed"),
+}
+REFERRAL_STATUS_LABELS: Final = {
+    ReferralStatus.REFERRED: N_("Referred"),
+    ReferralStatus.ACCEPTED: N_("Accepted"),
+    ReferralStatus.IN_PROGRESS: N_("In progress"),
+    ReferralStatus.COMPLETED: N_("Completed"),
+    ReferralStatus.DECLINED: N_("Declined"),
+    ReferralStatus.WITHDRAWN: N_("Withdrawn"),
 }
 CHANNEL_LABELS: Final = {
     ReportingChannel.POLICE_REPORT: N_("Report to the police"),
@@ -42,6 +52,37 @@ FACILITY_LABELS: Final = {
     "medical_room": N_("Medical examination room"),
     "waiting_room": N_("Child-friendly waiting room"),
 }
+
+# What a refusal calls a form's field ("The field {name} is required."): the field's label, in
+# the reader's language, never its code. Keys are the last part of a field's path
+# ("children.0.name" → "name").
+FIELD_LABELS: Final = {
+    "name": N_("Name"),
+    "guardian_name": N_("Guardian's name"),
+    "guardian_relationship": N_("Relationship to the child"),
+    "special_needs": N_("Special needs"),
+    "place": N_("Place"),
+    "reason": N_("Reason"),
+    "body": N_("Note"),
+    "person_name": N_("Guardian's name"),
+    "phone": N_("Telephone"),
+    "address": N_("Address"),
+    "description": N_("Description"),
+    "holder": N_("Holder"),
+    "to_holder": N_("New holder"),
+}
+
+
+def coded(labels: Mapping[Any, str], code: str) -> str:
+    """A code (a status, say) to name in a message: its label, translated when shown."""
+    label = labels.get(code)
+    return Label(label) if label else code
+
+
+def field_label(field: str) -> str:
+    """A field's label to name it in a message (translated when shown), or the field itself."""
+    label = FIELD_LABELS.get(field.rsplit(".", 1)[-1])
+    return Label(label) if label else field
 
 
 def pseudonym(letter: str) -> str:

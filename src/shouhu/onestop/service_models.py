@@ -30,13 +30,17 @@ class ServiceKind(StrEnum):
 
 
 class ReferralStatus(StrEnum):
-    """Where a referral is: referred → accepted → in progress → completed, or declined."""
+    """Where a referral is: referred → accepted → in progress → completed, or declined.
+
+    `withdrawn`: the case manager called it off (from referred or accepted), with a reason.
+    """
 
     REFERRED = "referred"
     ACCEPTED = "accepted"
     IN_PROGRESS = "in_progress"
     COMPLETED = "completed"
     DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
 
 
 class ServiceReferral(UUIDPrimaryKey, Base):
@@ -73,6 +77,41 @@ class ServiceReferral(UUIDPrimaryKey, Base):
     # A partner's reason for declining may speak of the child: sealed.
     decline_reason_sealed: Mapped[bytes | None] = mapped_column("decline_reason", Sealed())
     decline_reason = EncryptedString()
+
+
+class ReferralChangeKind(StrEnum):
+    """What a case manager did to a referral."""
+
+    REASSIGN = "reassign"
+    WITHDRAW = "withdraw"
+
+
+class ReferralChange(UUIDPrimaryKey, Base):
+    """A case manager's reassignment or withdrawal of a referral: from whom, to whom, why."""
+
+    __tablename__ = "referral_changes"
+
+    referral_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("service_referrals.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))  # a ReferralChangeKind
+    previous_organisation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organisations.id", ondelete="RESTRICT")
+    )
+    new_organisation_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="RESTRICT")
+    )
+    previous_assignee_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="RESTRICT")
+    )
+    new_assignee_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="RESTRICT")
+    )
+    # It may speak of the child or the partner's work with them: sealed.
+    reason_sealed: Mapped[bytes] = mapped_column("reason", Sealed())
+    reason = EncryptedString()
+    changed_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ReferralNote(UUIDPrimaryKey, Base):

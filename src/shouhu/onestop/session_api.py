@@ -28,18 +28,22 @@ from shouhu.onestop.session_models import (
 from shouhu.onestop.session_schemas import (
     APPROVAL_EXAMPLE,
     ARRIVAL_EXAMPLE,
+    CANCEL_EXAMPLE,
     GUARDIAN_EXAMPLE,
     INTERVIEW_EXAMPLE,
+    RESCHEDULE_EXAMPLE,
     SESSION_EXAMPLE,
     ApprovalIn,
     ApprovalOut,
     ArrivalIn,
     ArrivalOut,
+    CancelIn,
     ChildInterviewsOut,
     DepartureIn,
     InterviewIn,
     InterviewOut,
     InterviewsOut,
+    RescheduleIn,
     SessionIn,
     SessionOut,
     TogetherOut,
@@ -84,6 +88,7 @@ def session_out(db: Session, joint: JointSession, *, names: bool = False) -> Ses
         case_id=joint.case_id,
         site_id=joint.site_id,
         scheduled_for=joint.scheduled_for,
+        cancelled_at=joint.cancelled_at,
         required=joint.required_agencies,
         missing=seen.missing,
         all_together=seen.all_together,
@@ -191,11 +196,66 @@ def read_session(
     return session_out(db, joint, names=True)
 
 
+ARRIVED: Final = (
+    "Someone has already arrived (the session took place), or the session is already cancelled"
+)
+
+
+@router.post(
+    "/{case_id}/sessions/{session_id}/reschedule",
+    response_model=SessionOut,
+    responses=errors(body=True, not_found=SESSION_NOT_FOUND, conflict=ARRIVED),
+)
+def reschedule_session(
+    db: Db,
+    principal: Manager,
+    case_id: uuid.UUID,
+    session_id: uuid.UUID,
+    body: Annotated[
+        RescheduleIn,
+        Body(openapi_examples={"later": {"summary": "Moved", "value": RESCHEDULE_EXAMPLE}}),
+    ],
+) -> SessionOut:
+    """Move a session nobody has arrived at yet to another time or site (a reason, sealed)."""
+    joint = joint_sessions.reschedule_session(
+        db,
+        actor=principal,
+        case_id=case_id,
+        session_id=session_id,
+        scheduled_for=body.scheduled_for,
+        site_id=body.site_id,
+        reason=body.reason,
+    )
+    return session_out(db, joint)
+
+
+@router.post(
+    "/{case_id}/sessions/{session_id}/cancel",
+    response_model=SessionOut,
+    responses=errors(body=True, not_found=SESSION_NOT_FOUND, conflict=ARRIVED),
+)
+def cancel_session(
+    db: Db,
+    principal: Manager,
+    case_id: uuid.UUID,
+    session_id: uuid.UUID,
+    body: Annotated[
+        CancelIn,
+        Body(openapi_examples={"off": {"summary": "Called off", "value": CANCEL_EXAMPLE}}),
+    ],
+) -> SessionOut:
+    """Call off a session nobody has arrived at yet (a reason, sealed); it stays, cancelled."""
+    joint = joint_sessions.cancel_session(
+        db, actor=principal, case_id=case_id, session_id=session_id, reason=body.reason
+    )
+    return session_out(db, joint)
+
+
 @router.post(
     "/{case_id}/sessions/{session_id}/arrivals",
     response_model=SessionOut,
     status_code=201,
-    responses=errors(body=True, not_found=SESSION_NOT_FOUND),
+    responses=errors(body=True, not_found=SESSION_NOT_FOUND, conflict="The session was cancelled"),
 )
 def record_arrival(
     db: Db,

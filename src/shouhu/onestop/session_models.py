@@ -49,11 +49,50 @@ class JointSession(UUIDPrimaryKey, Base):
     required: Mapped[str] = mapped_column(String(200))
     scheduled_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     scheduled_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set when the session is called off (only before anyone arrived); the reason is in its
+    # SessionChange. A cancelled session is kept, shown as cancelled, and counts for nothing.
+    cancelled_at: Mapped[datetime | None]
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether the session was called off."""
+        return self.cancelled_at is not None
 
     @property
     def required_agencies(self) -> list[Agency]:
         """The required agencies, in Agency order."""
         return [Agency(code) for code in self.required.split(",") if code]
+
+
+class SessionChangeKind(StrEnum):
+    """What was done to a session before anyone arrived."""
+
+    RESCHEDULE = "reschedule"
+    CANCEL = "cancel"
+
+
+class SessionChange(UUIDPrimaryKey, Base):
+    """A session moved to another time (or site), or called off: who, when, and why (sealed)."""
+
+    __tablename__ = "onestop_session_changes"
+
+    session_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("onestop_joint_sessions.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))  # a SessionChangeKind
+    previous_time: Mapped[datetime]
+    new_time: Mapped[datetime | None]  # None for a cancellation
+    previous_site_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("onestop_sites.id", ondelete="RESTRICT")
+    )
+    new_site_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("onestop_sites.id", ondelete="RESTRICT")
+    )
+    # The reason may speak of the child or the family (the guardian fell ill…): sealed.
+    reason_sealed: Mapped[bytes] = mapped_column("reason", Sealed())
+    reason = EncryptedString()
+    changed_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class SessionArrival(UUIDPrimaryKey, Base):

@@ -13,8 +13,10 @@ from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shouhu.accounts.models import User
 from shouhu.accounts.policies import allows
 from shouhu.accounts.roles import Permission
 from shouhu.core.errors import DomainError, ForbiddenError, NotFoundError, ValidationFailedError
@@ -46,6 +48,15 @@ INTERVIEW_FIELDS: Final = {
     "ended_at": "iv_ended_at",
 }
 APPROVAL_FIELDS: Final = {"child_id": "ap_child_id", "reason": "ap_reason"}
+# The session page's two change forms: an error is shown beside the form that caused it; a
+# refusal of the session itself (arrivals recorded, already cancelled) at the top.
+RESCHEDULE_FIELDS: Final = {
+    "scheduled_for": "rs_for",
+    "site_id": "rs_site_id",
+    "reason": "rs_reason",
+    "session_id": "",
+}
+CANCEL_FIELDS: Final = {"reason": "cx_reason", "session_id": ""}
 
 
 def _redirect(path: str) -> RedirectResponse:
@@ -148,6 +159,7 @@ def _session_page(
     )
     seen = joint_sessions.attendance(db, joint)
     member = repository.membership(db, case_id, me.principal.user_id)
+    changes = joint_sessions.changes_of(db, joint.id)
     context: dict[str, Any] = {
         "beijing": pages.beijing,
         "case_id": case_id,
@@ -161,6 +173,24 @@ def _session_page(
         "case_role_labels": CASE_ROLE_LABELS,
         "may_manage": allows(me.principal, Permission.ONESTOP_CASES_MANAGE)
         and cases.may_manage(member, me.principal),
+        "changes": changes,
+        "change_sites": dict(
+            db.execute(
+                select(OneStopSite.id, OneStopSite.name).where(
+                    OneStopSite.id.in_(
+                        {c.previous_site_id for c in changes}
+                        | {c.new_site_id for c in changes if c.new_site_id}
+                    )
+                )
+            ).all()
+        ),
+        "change_users": dict(
+            db.execute(
+                select(User.id, User.username).where(
+                    User.id.in_({c.changed_by_id for c in changes})
+                )
+            ).all()
+        ),
         "values": values or {},
         "errors": errors or {},
     }
@@ -185,11 +215,13 @@ def _session_refused(  # noqa: PLR0917 - what the session page needs again
     session_id: uuid.UUID,
     exc: DomainError,
     shown: dict[str, str],
+    fields: dict[str, str] | None = None,
 ) -> Response:
     db.rollback()
     if isinstance(exc, NotFoundError | ForbiddenError):
         raise exc
-    errors = {exc.field or "": gettext(exc.message, **exc.params)}
+    field = fields.get(exc.field or "", exc.field or "") if fields else exc.field or ""
+    errors = {field: gettext(exc.message, **exc.params)}
     return _session_page(
         request, db, me, case_id, session_id, values=shown, errors=errors, status=exc.status_code
     )
@@ -230,6 +262,54 @@ def arrival_record(  # noqa: PLR0917 - FastAPI passes each value by name
             "departed_at": departed_at,
         }
         return _session_refused(request, db, me, case_id, session_id, exc, shown)
+    return _redirect(f"/onestop/cases/{case_id}/sessions/{session_id}")
+
+
+@router.post("/{case_id}/sessions/{session_id}/reschedule")
+def session_reschedule(  # noqa: PLR0917 - FastAPI passes each value by name
+    request: Request,
+    db: Db,
+    me: Manager,
+    case_id: uuid.UUID,
+    session_id: uuid.UUID,
+    rs_for: Annotated[str, Form()] = "",
+    rs_site_id: Annotated[str, Form()] = "",
+    rs_reason: Annotated[str, Form()] = "",
+) -> Response:
+    """Move a session nobody has arrived at yet, with a reason."""
+    try:
+        joint_sessions.reschedule_session(
+            db,
+            actor=me.principal,
+            case_id=case_id,
+            session_id=session_id,
+            scheduled_for=_moment(rs_for, "scheduled_for"),
+            site_id=_uuid(rs_site_id, "site_id", required=False),
+            reason=rs_reason,
+        )
+    except DomainError as exc:
+        shown = {"rs_for": rs_for, "rs_site_id": rs_site_id, "rs_reason": rs_reason}
+        return _session_refused(request, db, me, case_id, session_id, exc, shown, RESCHEDULE_FIELDS)
+    return _redirect(f"/onestop/cases/{case_id}/sessions/{session_id}")
+
+
+@router.post("/{case_id}/sessions/{session_id}/cancel")
+def session_cancel(  # noqa: PLR0917 - FastAPI passes each value by name
+    request: Request,
+    db: Db,
+    me: Manager,
+    case_id: uuid.UUID,
+    session_id: uuid.UUID,
+    cx_reason: Annotated[str, Form()] = "",
+) -> Response:
+    """Call off a session nobody has arrived at yet, with a reason."""
+    try:
+        joint_sessions.cancel_session(
+            db, actor=me.principal, case_id=case_id, session_id=session_id, reason=cx_reason
+        )
+    except DomainError as exc:
+        shown = {"cx_reason": cx_reason}
+        return _session_refused(request, db, me, case_id, session_id, exc, shown, CANCEL_FIELDS)
     return _redirect(f"/onestop/cases/{case_id}/sessions/{session_id}")
 
 

@@ -66,6 +66,31 @@ class SessionIn(BaseModel):
     )
 
 
+RESCHEDULE_EXAMPLE: Final[dict[str, JsonValue]] = {
+    "scheduled_for": "2026-12-01T14:00:00+08:00",
+    "reason": "监护人因病无法于原定时间到场。",
+}
+CANCEL_EXAMPLE: Final[dict[str, JsonValue]] = {"reason": "被害人已转至外地医院治疗，另行安排。"}
+
+
+class RescheduleIn(BaseModel):
+    """A session nobody has arrived at yet, moved to another time (or site), with a reason."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [RESCHEDULE_EXAMPLE]})
+
+    scheduled_for: AwareDatetime
+    site_id: uuid.UUID | None = Field(default=None, description="Default: the session's site")
+    reason: str = Field(max_length=2000, description="Why it is moved (sealed)")
+
+
+class CancelIn(BaseModel):
+    """A session nobody has arrived at yet, called off, with a reason."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [CANCEL_EXAMPLE]})
+
+    reason: str = Field(max_length=2000, description="Why it is cancelled (sealed)")
+
+
 class ArrivalIn(BaseModel):
     """Someone arriving at the session: a team member for an agency, or the guardian by name."""
 
@@ -124,6 +149,7 @@ class SessionOut(BaseModel):
                     "case_id": EXAMPLE_CASE,
                     "site_id": EXAMPLE_SITE,
                     "scheduled_for": "2026-11-30T01:00:00Z",
+                    "cancelled_at": None,
                     "required": ["criminal_investigation", "forensics", "procuratorate"],
                     "missing": ["procuratorate"],
                     "all_together": False,
@@ -143,6 +169,9 @@ class SessionOut(BaseModel):
     case_id: uuid.UUID
     site_id: uuid.UUID
     scheduled_for: AwareDatetime
+    cancelled_at: AwareDatetime | None = Field(
+        description="When it was called off; a cancelled session is never held nor flagged"
+    )
     required: list[Agency]
     missing: list[Agency] = Field(description="Required agencies nobody arrived for")
     all_together: bool = Field(description="Every required agency present at one moment")

@@ -28,9 +28,12 @@ from shouhu.core.principal import Principal
 from shouhu.core.settings import Settings, get_settings
 from shouhu.onestop import checks
 from shouhu.onestop.cases import require_manager
-from shouhu.onestop.models import CaseChild
+from shouhu.onestop.labels import REFERRAL_STATUS_LABELS, coded
+from shouhu.onestop.models import CaseChild, OneStopCase
 from shouhu.onestop.repository import get_case, is_site_partner
 from shouhu.onestop.service_models import (
+    ReferralChange,
+    ReferralChangeKind,
     ReferralNote,
     ReferralStatus,
     ServiceKind,
@@ -45,6 +48,8 @@ ACTION_REFERRAL_CREATE: Final = "onestop:referral_create"
 ACTION_REFERRAL_VIEW: Final = "onestop:referral_view"
 ACTION_REFERRAL_STATUS: Final = "onestop:referral_status"
 ACTION_REFERRAL_NOTE: Final = "onestop:referral_note"
+ACTION_REFERRAL_REASSIGN: Final = "onestop:referral_reassign"
+ACTION_REFERRAL_WITHDRAW: Final = "onestop:referral_withdraw"
 
 # The path of a referral (docs/onestop.md): the partner accepts it or declines it (with a
 # reason), starts the service and completes it. It may still decline after accepting (the
@@ -55,7 +60,12 @@ ALLOWED_MOVES: Final[dict[ReferralStatus, frozenset[ReferralStatus]]] = {
     ReferralStatus.IN_PROGRESS: frozenset({ReferralStatus.COMPLETED}),
     ReferralStatus.COMPLETED: frozenset(),
     ReferralStatus.DECLINED: frozenset(),
+    ReferralStatus.WITHDRAWN: frozenset(),
 }
+# What a case manager may still reassign or withdraw: a task nobody has started working on.
+# A service under way is completed by the partner who started it (the child keeps the
+# professional they have met); a declined one is referred again instead.
+CHANGEABLE: Final = frozenset({ReferralStatus.REFERRED, ReferralStatus.ACCEPTED})
 # A referral still waiting for its service: a second one of the child for the same service
 # would be a duplicate.
 OPEN_STATUSES: Final = frozenset(
@@ -199,8 +209,8 @@ def change_status(
         raise ConflictError(
             "A referral in status {current} cannot move to {target}.",
             field="status",
-            current=current.value,
-            target=target.value,
+            current=coded(REFERRAL_STATUS_LABELS, current),
+            target=coded(REFERRAL_STATUS_LABELS, target),
         )
     why = checks.text(
         reason, field="reason", limit=REASON_LENGTH, required=target is ReferralStatus.DECLINED
@@ -228,6 +238,147 @@ def change_status(
         details={"from": current.value, "to": target.value, "taken": taken},
     )
     return referral
+
+
+def _managed(
+    session: Session, actor: Principal, referral_id: uuid.UUID
+) -> tuple[ServiceReferral, OneStopCase, ReferralStatus]:
+    """A referral of a case the actor manages, locked, still reassignable or withdrawable."""
+    # The case's lock first, as `refer` takes it: two managers' changes queue on it.
+    found = get_referral(session, actor, referral_id)
+    case = get_case(session, actor, found.case_id, lock=True)
+    referral = get_referral(session, actor, referral_id, lock=True)
+    require_manager(session, actor, case)
+    current = ReferralStatus(referral.status)
+    if current not in CHANGEABLE:
+        raise ConflictError(
+            "A referral in status {current} can no longer be reassigned or withdrawn: only a"
+            " referred or accepted one can. Refer the child again if the service is still needed.",
+            field="status",
+            current=coded(REFERRAL_STATUS_LABELS, current),
+        )
+    return referral, case, current
+
+
+def reassign(
+    session: Session,
+    *,
+    actor: Principal,
+    referral_id: uuid.UUID,
+    organisation_id: uuid.UUID | None,
+    assigned_to_id: uuid.UUID | None,
+    reason: str | None,
+) -> ServiceReferral:
+    """Give a referral to another partner of the site, or another worker of the same partner."""
+    require(actor, Permission.ONESTOP_SERVICES_REFER)
+    referral, case, current = _managed(session, actor, referral_id)
+    target_org = organisation_id or referral.organisation_id
+    if not is_site_partner(session, case.site_id, target_org):
+        raise ValidationFailedError(
+            "Choose a partner organisation attached to the case's site.", field="organisation_id"
+        )
+    same_org = target_org == referral.organisation_id
+    if same_org and assigned_to_id is None:
+        raise ValidationFailedError(
+            "Choose another support worker of the partner, or another partner organisation.",
+            field="assigned_to_id",
+        )
+    if assigned_to_id is not None:
+        _assignee(session, target_org, assigned_to_id)
+    if same_org and assigned_to_id == referral.assigned_to_id:
+        raise ValidationFailedError(
+            "The task is already this support worker's: choose another.", field="assigned_to_id"
+        )
+    why = checks.text(reason, field="reason", limit=REASON_LENGTH)
+    assert actor.user_id is not None  # noqa: S101 - a manager is a member, hence a user
+    now = utcnow()
+    change = ReferralChange(
+        referral_id=referral.id,
+        kind=ReferralChangeKind.REASSIGN.value,
+        previous_organisation_id=referral.organisation_id,
+        new_organisation_id=target_org,
+        previous_assignee_id=referral.assigned_to_id,
+        new_assignee_id=assigned_to_id,
+        changed_by_id=actor.user_id,
+        changed_at=now,
+    )
+    change.ensure_id()
+    change.reason = why
+    session.add(change)
+    previous_org, previous_assignee = referral.organisation_id, referral.assigned_to_id
+    referral.organisation_id = target_org
+    referral.assigned_to_id = assigned_to_id
+    if not same_org:
+        # Another partner starts afresh: it has to accept the task itself. The deadline stays
+        # (it runs from the case's receipt), so the child does not wait longer for the move.
+        referral.status = ReferralStatus.REFERRED.value
+        referral.started_at = None
+        referral.status_changed_at = now
+    session.flush()
+    audit_record(
+        session,
+        actor=actor,
+        action=ACTION_REFERRAL_REASSIGN,
+        object_type="service_referral",
+        object_id=referral.id,
+        # The reason is sealed in the change row.
+        details={
+            "organisation_from": str(previous_org),
+            "organisation_to": str(target_org),
+            "assigned_from": str(previous_assignee) if previous_assignee else None,
+            "assigned_to": str(assigned_to_id) if assigned_to_id else None,
+            "status_from": current.value,
+            "status_to": referral.status,
+        },
+    )
+    return referral
+
+
+def withdraw(
+    session: Session, *, actor: Principal, referral_id: uuid.UUID, reason: str | None
+) -> ServiceReferral:
+    """Call a referral off (referred or accepted only), with a reason; it is kept as withdrawn."""
+    require(actor, Permission.ONESTOP_SERVICES_REFER)
+    referral, _case, current = _managed(session, actor, referral_id)
+    why = checks.text(reason, field="reason", limit=REASON_LENGTH)
+    assert actor.user_id is not None  # noqa: S101 - a manager is a member, hence a user
+    now = utcnow()
+    change = ReferralChange(
+        referral_id=referral.id,
+        kind=ReferralChangeKind.WITHDRAW.value,
+        previous_organisation_id=referral.organisation_id,
+        new_organisation_id=None,
+        previous_assignee_id=referral.assigned_to_id,
+        new_assignee_id=None,
+        changed_by_id=actor.user_id,
+        changed_at=now,
+    )
+    change.ensure_id()
+    change.reason = why
+    session.add(change)
+    referral.status = ReferralStatus.WITHDRAWN.value
+    referral.status_changed_at = now
+    session.flush()
+    audit_record(
+        session,
+        actor=actor,
+        action=ACTION_REFERRAL_WITHDRAW,
+        object_type="service_referral",
+        object_id=referral.id,
+        details={"from": current.value, "to": ReferralStatus.WITHDRAWN.value},
+    )
+    return referral
+
+
+def changes_of(session: Session, referral_id: uuid.UUID) -> list[ReferralChange]:
+    """A referral's reassignments and withdrawal, the earliest first."""
+    return list(
+        session.scalars(
+            select(ReferralChange)
+            .where(ReferralChange.referral_id == referral_id)
+            .order_by(ReferralChange.changed_at, ReferralChange.id)
+        )
+    )
 
 
 def add_note(

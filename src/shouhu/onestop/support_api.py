@@ -33,14 +33,17 @@ from shouhu.onestop.support_repository import (
     rows,
 )
 from shouhu.onestop.support_schemas import (
+    REASSIGN_EXAMPLE,
     REFERRAL_EXAMPLE,
     DeadlineItemOut,
     NoteIn,
     NoteOut,
     OverdueOut,
+    ReassignIn,
     ReferralIn,
     ReferralOut,
     ReferralStatusIn,
+    WithdrawIn,
 )
 from shouhu.web.deps import ApiPermission, Db
 
@@ -194,6 +197,54 @@ def change_referral_status(
     referral = support.change_status(
         db, actor=principal, referral_id=referral_id, status=body.status.value, reason=body.reason
     )
+    return referral_out(db, principal, _one(db, referral.id), now=utcnow())
+
+
+CHANGE_CONFLICT: Final = "The referral is no longer referred or accepted"
+
+
+@router.post(
+    "/referrals/{referral_id}/reassign",
+    response_model=ReferralOut,
+    responses=errors(body=True, not_found=NOT_FOUND, conflict=CHANGE_CONFLICT),
+)
+def reassign_referral(
+    db: Db,
+    principal: Referrer,
+    referral_id: uuid.UUID,
+    body: Annotated[
+        ReassignIn,
+        Body(
+            openapi_examples={"partner": {"summary": "Another partner", "value": REASSIGN_EXAMPLE}}
+        ),
+    ],
+) -> ReferralOut:
+    """Give a referral to another partner of the site, or another of its workers (case manager).
+
+    Another partner gets it as `referred` (it accepts it itself); the deadline stays. The
+    worker who had it no longer sees it.
+    """
+    referral = support.reassign(
+        db,
+        actor=principal,
+        referral_id=referral_id,
+        organisation_id=body.organisation_id,
+        assigned_to_id=body.assigned_to_id,
+        reason=body.reason,
+    )
+    return referral_out(db, principal, _one(db, referral.id), now=utcnow())
+
+
+@router.post(
+    "/referrals/{referral_id}/withdraw",
+    response_model=ReferralOut,
+    responses=errors(body=True, not_found=NOT_FOUND, conflict=CHANGE_CONFLICT),
+)
+def withdraw_referral(
+    db: Db, principal: Referrer, referral_id: uuid.UUID, body: WithdrawIn
+) -> ReferralOut:
+    """Withdraw a referred or accepted referral, with a reason (case manager); never overdue."""
+    referral = support.withdraw(db, actor=principal, referral_id=referral_id, reason=body.reason)
     return referral_out(db, principal, _one(db, referral.id), now=utcnow())
 
 

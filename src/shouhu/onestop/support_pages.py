@@ -16,14 +16,15 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shouhu.accounts.models import User
+from shouhu.accounts.models import Organisation, User
 from shouhu.accounts.policies import allows
 from shouhu.accounts.roles import Permission, Role
 from shouhu.core.database import utcnow
 from shouhu.core.errors import DomainError, ForbiddenError, NotFoundError
 from shouhu.core.i18n import N_, gettext
 from shouhu.onestop import cases, repository, support
-from shouhu.onestop.labels import labels
+from shouhu.onestop.deadlines import DUE_SOON_HOURS
+from shouhu.onestop.labels import REFERRAL_STATUS_LABELS, labels
 from shouhu.onestop.pages import beijing
 from shouhu.onestop.service_models import ReferralStatus, ServiceKind, ServiceReferral
 from shouhu.onestop.support_repository import (
@@ -50,13 +51,14 @@ SERVICE_LABELS: Final = {
     ServiceKind.LEGAL_ASSISTANCE: N_("Legal assistance"),
     ServiceKind.JUDICIAL_ASSISTANCE: N_("Judicial assistance (financial aid)"),
 }
-REFERRAL_STATUS_LABELS: Final = {
-    ReferralStatus.REFERRED: N_("Referred"),
-    ReferralStatus.ACCEPTED: N_("Accepted"),
-    ReferralStatus.IN_PROGRESS: N_("In progress"),
-    ReferralStatus.COMPLETED: N_("Completed"),
-    ReferralStatus.DECLINED: N_("Declined"),
+# The case manager's forms on a referral page carry prefixed field names, so that an error
+# is shown beside the form that caused it.
+REASSIGN_FIELDS: Final = {
+    "organisation_id": "ra_organisation_id",
+    "assigned_to_id": "ra_assigned_to_id",
+    "reason": "ra_reason",
 }
+WITHDRAW_FIELDS: Final = {"reason": "wd_reason"}
 
 
 def support_labels() -> dict[str, object]:
@@ -64,6 +66,7 @@ def support_labels() -> dict[str, object]:
     return {
         "service_labels": SERVICE_LABELS,
         "referral_status_labels": REFERRAL_STATUS_LABELS,
+        "due_soon_hours": DUE_SOON_HOURS,
         "beijing": beijing,
         **labels(),
     }
@@ -201,6 +204,38 @@ def _referral_page(
         ).all()
     )
     worker = allows(me.principal, Permission.ONESTOP_SERVICES_WORK)
+    may_change = False
+    partners: list[Organisation] = []
+    if allows(me.principal, Permission.ONESTOP_SERVICES_REFER):
+        case = repository.get_case(db, me.principal, referral.case_id)
+        member = repository.membership(db, case.id, me.principal.user_id)
+        may_change = cases.may_manage(member, me.principal) and (
+            ReferralStatus(referral.status) in support.CHANGEABLE
+        )
+        if may_change:
+            partners = repository.site_partners(db, case.site_id)
+    changes = support.changes_of(db, referral.id)
+    names = dict(
+        db.execute(
+            select(User.id, User.username).where(
+                User.id.in_(
+                    {c.changed_by_id for c in changes}
+                    | {c.previous_assignee_id for c in changes if c.previous_assignee_id}
+                    | {c.new_assignee_id for c in changes if c.new_assignee_id}
+                )
+            )
+        ).all()
+    )
+    org_names = dict(
+        db.execute(
+            select(Organisation.id, Organisation.name).where(
+                Organisation.id.in_(
+                    {c.previous_organisation_id for c in changes}
+                    | {c.new_organisation_id for c in changes if c.new_organisation_id}
+                )
+            )
+        ).all()
+    )
     context = {
         **support_labels(),
         "row": row,
@@ -212,6 +247,12 @@ def _referral_page(
         "show_case": not is_support_worker(me.principal),
         "next_statuses": support.next_statuses(referral.status) if worker else [],
         "may_note": allows(me.principal, Permission.ONESTOP_SERVICES_NOTE),
+        "may_change": may_change,
+        "partners": partners,
+        "workers": _support_workers(db, [p.id for p in partners]),
+        "changes": changes,
+        "change_users": names,
+        "change_orgs": org_names,
         "values": values or {},
         "errors": errors or {},
     }
@@ -232,12 +273,14 @@ def _refused(
     me: SignedIn,
     referral_id: uuid.UUID,
     exc: DomainError,
+    fields: dict[str, str] | None = None,
     **shown: str,
 ) -> Response:
     db.rollback()
     if isinstance(exc, NotFoundError | ForbiddenError):
         raise exc
-    errors = {exc.field or "": gettext(exc.message, **exc.params)}
+    field = exc.field or ""
+    errors = {(fields or {}).get(field, field): gettext(exc.message, **exc.params)}
     return _referral_page(
         request, db, me, referral_id, values=shown, errors=errors, status=exc.status_code
     )
@@ -259,6 +302,57 @@ def referral_status(
         )
     except DomainError as exc:
         return _refused(request, db, me, referral_id, exc, status=status, reason=reason)
+    return _redirect(f"/onestop/referrals/{referral_id}")
+
+
+@router.post("/referrals/{referral_id}/reassign")
+def referral_reassign(
+    request: Request,
+    db: Db,
+    me: Referrer,
+    referral_id: uuid.UUID,
+    ra_organisation_id: Annotated[str, Form()] = "",
+    ra_assigned_to_id: Annotated[str, Form()] = "",
+    ra_reason: Annotated[str, Form()] = "",
+) -> Response:
+    """Give the referral to another partner of the site or another of its workers."""
+    try:
+        support.reassign(
+            db,
+            actor=me.principal,
+            referral_id=referral_id,
+            organisation_id=_uuid(ra_organisation_id),
+            assigned_to_id=_uuid(ra_assigned_to_id),
+            reason=ra_reason,
+        )
+    except DomainError as exc:
+        return _refused(
+            request,
+            db,
+            me,
+            referral_id,
+            exc,
+            REASSIGN_FIELDS,
+            ra_organisation_id=ra_organisation_id,
+            ra_assigned_to_id=ra_assigned_to_id,
+            ra_reason=ra_reason,
+        )
+    return _redirect(f"/onestop/referrals/{referral_id}")
+
+
+@router.post("/referrals/{referral_id}/withdraw")
+def referral_withdraw(
+    request: Request,
+    db: Db,
+    me: Referrer,
+    referral_id: uuid.UUID,
+    wd_reason: Annotated[str, Form()] = "",
+) -> Response:
+    """Withdraw the referral, with a reason."""
+    try:
+        support.withdraw(db, actor=me.principal, referral_id=referral_id, reason=wd_reason)
+    except DomainError as exc:
+        return _refused(request, db, me, referral_id, exc, WITHDRAW_FIELDS, wd_reason=wd_reason)
     return _redirect(f"/onestop/referrals/{referral_id}")
 
 

@@ -56,6 +56,39 @@ class ReferralStatusIn(BaseModel):
     )
 
 
+REASSIGN_EXAMPLE: Final[dict[str, JsonValue]] = {
+    "organisation_id": EXAMPLE_PARTNER,
+    "assigned_to_id": EXAMPLE_WORKER,
+    "reason": "原承接单位本周无儿童心理咨询师，改由妇联心理服务站承接。",
+}
+
+
+class ReassignIn(BaseModel):
+    """A referral given to another partner of the site, or another worker of the same one."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [REASSIGN_EXAMPLE]})
+
+    organisation_id: uuid.UUID | None = Field(
+        default=None, description="A partner of the case's site; default: the present one"
+    )
+    assigned_to_id: uuid.UUID | None = Field(
+        default=None,
+        description="A support worker of that partner; required when the partner stays",
+    )
+    reason: str = Field(max_length=2000, description="Why it is reassigned (sealed)")
+
+
+class WithdrawIn(BaseModel):
+    """A referral called off by the case manager (referred or accepted only)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"reason": "监护人已自行安排心理治疗。"}]},
+    )
+
+    reason: str = Field(max_length=2000, description="Why it is withdrawn (sealed)")
+
+
 class NoteIn(BaseModel):
     """A follow-up note to append."""
 
