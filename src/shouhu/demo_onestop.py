@@ -286,8 +286,10 @@ REFERRAL_PATHS: Final = {
     "accepted": (ReferralStatus.ACCEPTED,),
     "declined": (ReferralStatus.DECLINED,),
     "referred": (),
+    "withdrawn": (),  # called off by the case officer (below), before anyone took it
 }
 DECLINE_REASON: Final = "监护人希望由孩子学校的心理老师跟进，暂不接受转介"
+WITHDRAW_REASON: Final = "家庭已自行联系医院的儿童心理门诊，撤回本次转介"
 APPROVAL_REASON: Final = "首次询问时儿童情绪不稳定，未能完整陈述，经评估需补充询问一次"
 EVIDENCE_ROOM: Final = "区公安分局物证室"
 # One interview in seven (by the case's number, cycled) was not recorded.
@@ -533,12 +535,19 @@ def _referral(  # noqa: PLR0917 - the demo's steps read better positionally
                 status=status.value,
                 reason=DECLINE_REASON if status is ReferralStatus.DECLINED else None,
             )
+    if path == "withdrawn":
+        with _as_of(received + timedelta(hours=start_hours)):
+            support.withdraw(
+                session, actor=cast.officer, referral_id=referral.id, reason=WITHDRAW_REASON
+            )
 
 
 def _referral_path(number: int, hours: int) -> str:
-    """How far the case's referral has gone: old ones finished, one declined, one waiting."""
+    """How far the case's referral went: old ones finished, one declined, one withdrawn."""
     if number == 4:  # noqa: PLR2004 - the demo's one declined referral
         return "declined"
+    if number == 9:  # noqa: PLR2004 - the demo's one withdrawn referral
+        return "withdrawn"
     if hours < 100:  # noqa: PLR2004 - a recent case: accepted, not yet worked
         return "accepted" if hours > 48 else "referred"  # noqa: PLR2004
     return "completed" if hours > 1000 else "in_progress"  # noqa: PLR2004
