@@ -154,11 +154,12 @@ def test_an_analyst_reads_the_site_figures_and_charts(
     # The small site: every figure "fewer than 5", never a number (not even 0).
     expect(small.locator("[data-suppressed]")).to_have_count(9)
     expect(small.locator("[data-measure=cases]")).to_have_text(fewer)
-    # The busy site: its figures, its count hidden so the national 8 cannot give the 2 away.
+    # The busy site: its figures, its count withheld (it is 6, not "fewer than 5") so that the
+    # national 8 cannot give the small site's 2 away.
     expect(busy.locator("[data-measure=recorded_share]")).to_have_text("83%")
     expect(busy.locator("[data-measure=medical_on_site_share]")).to_have_text("67%")
     expect(busy.locator("[data-measure=interviews_per_child]")).to_have_text("1.00")
-    expect(busy.locator("[data-measure=cases]")).to_have_text(fewer)
+    expect(busy.locator("[data-measure=cases]")).to_have_text(tr(lang, "withheld"))
     expect(page.get_by_test_id("national").locator("[data-measure=cases]")).to_have_text("8")
 
     # Charts drawn where there are figures; the small site named as left out.

@@ -71,7 +71,10 @@ def test_the_page_shows_figures_and_fewer_than_5_in_english(
     assert ">2<" not in small_row
     # The larger site's count is hidden too (secondary suppression: 8 - 6 would give 2 away).
     own = _row(page, f'data-site="{cast.site.id}"')
-    assert '<td data-measure="cases"><span class="suppressed"' in own
+    assert (
+        '<td data-measure="cases"><span class="suppressed" data-suppressed="true"'
+        ' data-withheld="true">withheld</span>' in own
+    )
     national = _row(page, 'data-testid="national"')
     assert '<td data-measure="cases">8</td>' in national
     # Charts: the figures shown only; nothing to chart here but the case counts, so each
@@ -155,14 +158,20 @@ def test_the_api_answers_null_and_suppressed_never_a_small_number(
     body = response.json()
     assert (body["from_month"], body["to_month"]) == ("2026-10", "2026-10")
     assert body["suppression_threshold"] == 5
-    assert body["national"]["cases"] == {"value": 8.0, "suppressed": False}
+    assert body["national"]["cases"] == {"value": 8.0, "suppressed": False, "withheld": False}
     sites = {s["site_id"]: s for s in body["sites"]}
     assert sites[str(small.id)]["name"] == small.name
     figures = sites[str(small.id)]["figures"]
     assert len(figures) == 9
-    assert all(f == {"value": None, "suppressed": True} for f in figures.values())
+    assert all(
+        f == {"value": None, "suppressed": True, "withheld": False} for f in figures.values()
+    )
     # Secondary suppression: the national 8 minus a shown 6 would give the small site's 2 away.
-    assert sites[str(cast.site.id)]["figures"]["cases"] == {"value": None, "suppressed": True}
+    assert sites[str(cast.site.id)]["figures"]["cases"] == {
+        "value": None,
+        "suppressed": True,
+        "withheld": True,
+    }
     bad = client.get(
         "/api/v1/onestop/performance?from=2026-9", headers={"Authorization": f"Bearer {token}"}
     )

@@ -24,7 +24,7 @@ Definitions (docs/onestop.md, "Site performance"):
 Suppression (DESIGN §4): a figure computed from fewer than SUPPRESSION_THRESHOLD units is
 given as suppressed, never as its number; a site with fewer cases shows every figure
 suppressed. So that the national figure cannot be set against the shown sites' to work out a
-small site's (secondary suppression), a figure is hidden at one more site, the shown one with
+small site's (secondary suppression), a figure is withheld at one more site, the shown one with
 the fewest units, whenever the sites whose figure is hidden hold 1-4 units of it between them.
 """
 
@@ -141,13 +141,20 @@ def period_of(first: str | None, last: str | None, *, now: datetime | None = Non
 
 @dataclass(frozen=True)
 class Figure:
-    """One figure, or suppressed: computed from too few units to be shown (DESIGN §4)."""
+    """One figure, or suppressed: computed from too few units to be shown (DESIGN §4).
+
+    `withheld`: suppressed although it rests on enough units, so that a smaller site's hidden
+    figure cannot be worked out from the national one (`_protect`); a reader must not be told
+    it rests on fewer than 5.
+    """
 
     value: float | None
     suppressed: bool
+    withheld: bool = False
 
 
 SUPPRESSED: Final = Figure(None, suppressed=True)
+WITHHELD: Final = Figure(None, suppressed=True, withheld=True)
 
 
 def _shown(value: float | None, units: int) -> Figure:
@@ -411,7 +418,7 @@ def _protect(sites: list[SitePerformance], tallies: Tallies) -> None:
         sites[index] = SitePerformance(
             smallest.site_id,
             smallest.name,
-            replace(smallest.measures, **{name: SUPPRESSED}),
+            replace(smallest.measures, **{name: WITHHELD}),
         )
 
 

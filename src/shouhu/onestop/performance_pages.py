@@ -89,7 +89,7 @@ def _cells(measures: Measures) -> list[dict[str, Any]]:
     for key, _label, style in COLUMNS:
         figure: Figure = getattr(measures, key)
         text = None if figure.suppressed or figure.value is None else FORMATS[style](figure.value)
-        cells.append({"key": key, "text": text})
+        cells.append({"key": key, "text": text, "withheld": figure.withheld})
     return cells
 
 
@@ -104,11 +104,12 @@ def _charts(report: PerformanceReport) -> list[dict[str, Any]]:
         if not national.suppressed and national.value is not None:
             names.append(national_label)
             values.append(round(national.value * chart.scale, chart.digits))
-        left_out = []
+        left_out: list[str] = []
+        withheld: list[str] = []
         for site in report.sites:
             figure: Figure = getattr(site.measures, chart.key)
             if figure.suppressed or figure.value is None:
-                left_out.append(site.name)
+                (withheld if figure.withheld else left_out).append(site.name)
                 continue
             names.append(site.name)
             values.append(round(figure.value * chart.scale, chart.digits))
@@ -121,6 +122,7 @@ def _charts(report: PerformanceReport) -> list[dict[str, Any]]:
                 "values": values,
                 "national": national_label if names and names[0] == national_label else None,
                 "left_out": left_out,
+                "withheld": withheld,
             }
         )
     return charts

@@ -15,6 +15,10 @@ class FigureOut(BaseModel):
 
     value: float | None
     suppressed: bool
+    withheld: bool = Field(
+        description="Suppressed although 5 or more units lie under it, so that a smaller"
+        " site's hidden figure cannot be worked out from the national one"
+    )
 
 
 class MeasuresOut(BaseModel):
@@ -66,7 +70,7 @@ class PerformanceOut(BaseModel):
 
 def _figure(figure: Figure) -> FigureOut:
     value = None if figure.suppressed or figure.value is None else round(figure.value, 4)
-    return FigureOut(value=value, suppressed=figure.suppressed)
+    return FigureOut(value=value, suppressed=figure.suppressed, withheld=figure.withheld)
 
 
 def measures_out(measures: Measures) -> MeasuresOut:
