@@ -88,6 +88,10 @@ def test_scheduling_and_arrivals_through_the_pages_show_the_flag(
     page = client.get(session_path, headers=ZH).text
     assert "李强" in page
     assert "检察" in page  # the procuratorate is still absent
+    # The required agencies are listed with the Chinese enumeration comma, as Chinese is written.
+    required = page.split("应到单位", 1)[1].split("</td>", 1)[0]
+    assert "刑事侦查、" in required
+    assert ", " not in required
     assert 'data-flagged="true"' in page
     case_page = client.get(f"/onestop/cases/{case.id}", headers=ZH).text
     assert 'data-testid="session-flag"' in case_page
