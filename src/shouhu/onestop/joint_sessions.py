@@ -9,9 +9,11 @@ arrivals each time it is shown, never stored, so an arrival recorded late correc
 from __future__ import annotations
 
 import uuid
+from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Final, Protocol
 
 from sqlalchemy import ColumnElement, and_, exists, select
 from sqlalchemy.orm import Session
@@ -547,38 +549,61 @@ def arrivals_of(session: Session, joint_id: uuid.UUID) -> list[SessionArrival]:
     )
 
 
-def present_together(arrivals: list[SessionArrival]) -> Together | None:
+class Arrived(Protocol):
+    """What attendance reads of an arrival: a row object, or a Core row of these columns."""
+
+    @property
+    def agency(self) -> str:
+        """The agency's code (an Agency)."""
+        ...
+
+    @property
+    def arrived_at(self) -> datetime:
+        """When they arrived."""
+        ...
+
+    @property
+    def departed_at(self) -> datetime | None:
+        """When they left; None while they are still there."""
+        ...
+
+
+def present_together(arrivals: Sequence[Arrived]) -> Together | None:
     """The largest set of agencies present at one moment, and the first stretch it held.
 
-    A sweep over arrival and departure times; someone who has not left is present from their
-    arrival on. Ties keep the earlier stretch.
+    One sweep over the arrival and departure times in order, counting who is in the room:
+    someone who has not left is present from their arrival on, and a departure at a moment
+    counts before it (present means arrived at or before it and not yet left). Ties keep the
+    earlier stretch. The site figures call this for every session of a year, hence the sweep.
     """
-    moments = sorted(
-        {a.arrived_at for a in arrivals} | {a.departed_at for a in arrivals if a.departed_at}
-    )
+    changes: dict[datetime, list[tuple[str, int]]] = defaultdict(list)
+    for a in arrivals:
+        changes[a.arrived_at].append((a.agency, 1))
+        if a.departed_at is not None:
+            changes[a.departed_at].append((a.agency, -1))
+    moments = sorted(changes)
+    in_room: Counter[str] = Counter()
     best: Together | None = None
     for index, moment in enumerate(moments):
-        present = frozenset(
-            Agency(a.agency)
-            for a in arrivals
-            if a.arrived_at <= moment and (a.departed_at is None or a.departed_at > moment)
-        )
+        for agency, step in changes[moment]:
+            in_room[agency] += step
+        present = [agency for agency, count in in_room.items() if count > 0]
         if not present or (best is not None and len(present) <= len(best.agencies)):
             continue
         end = moments[index + 1] if index + 1 < len(moments) else None
-        best = Together(agencies=present, start=moment, end=end)
+        best = Together(agencies=frozenset(Agency(a) for a in present), start=moment, end=end)
     return best
+
+
+def fully_attended(required: Sequence[Agency], arrivals: Sequence[Arrived]) -> bool:
+    """Whether every required agency came and all were present at one moment."""
+    together = present_together(arrivals)
+    return together is not None and set(required) <= together.agencies
 
 
 def attendance(session: Session, joint: JointSession, *, now: datetime | None = None) -> Attendance:
     """A session's attendance, computed from its arrivals."""
-    return attendance_from(joint, arrivals_of(session, joint.id), now=now)
-
-
-def attendance_from(
-    joint: JointSession, arrivals: list[SessionArrival], *, now: datetime | None = None
-) -> Attendance:
-    """A session's attendance from arrivals already read (the site figures read them at once)."""
+    arrivals = arrivals_of(session, joint.id)
     required = joint.required_agencies
     came = {Agency(a.agency) for a in arrivals}
     together = present_together(arrivals)

@@ -11,8 +11,8 @@ Definitions (docs/onestop.md, "Site performance"):
   people met). A due session with no arrival recorded is not counted as held;
 - **hours to the joint session**: from the case's receipt to the earliest arrival at any of its
   held sessions; median and 90th percentile over the cases that had one;
-- **full attendance**: the share of held sessions that `joint_sessions.attendance_from` does
-  not flag (every required agency arrived, and all were present at one moment);
+- **full attendance**: the share of held sessions that the session page does not flag
+  (`joint_sessions.fully_attended`: every required agency arrived, all present at one moment);
 - **interviews per child**: over the children interviewed at least once, the mean number of
   forensic interviews, and the share interviewed more than once (the one-stop promise is one);
 - **recorded**: the share of forensic interviews recorded;
@@ -49,10 +49,15 @@ from shouhu.core.database import utcnow
 from shouhu.core.errors import ValidationFailedError
 from shouhu.core.principal import Principal
 from shouhu.onestop.evidence_models import EvidenceItem, EvidenceKind
-from shouhu.onestop.joint_sessions import attendance_from
+from shouhu.onestop.joint_sessions import Arrived, fully_attended
 from shouhu.onestop.models import OneStopCase, OneStopSite
 from shouhu.onestop.service_models import ServiceReferral
-from shouhu.onestop.session_models import ForensicInterview, JointSession, SessionArrival
+from shouhu.onestop.session_models import (
+    ForensicInterview,
+    JointSession,
+    SessionArrival,
+    agencies_of,
+)
 
 # DESIGN §4: "analysts see aggregates only, with counts below 5 suppressed".
 SUPPRESSION_THRESHOLD: Final = 5
@@ -285,32 +290,39 @@ def _count_sessions(
     now: datetime,
 ) -> None:
     """Held sessions, full attendance, and each case's first held session."""
-    # The due sessions with their arrivals, read at once (no query per session).
-    due = select(JointSession).where(
-        JointSession.case_id.in_(in_period), JointSession.scheduled_for <= now
+    # The due sessions' columns and their arrivals', read at once (no query per session) and
+    # as plain rows: a national year is 10^5 arrivals, and ORM objects cost seconds there.
+    due = select(JointSession.id, JointSession.case_id, JointSession.required).where(
+        JointSession.case_id.in_(in_period),
+        JointSession.scheduled_for <= now,
+        JointSession.cancelled_at.is_(None),  # called off: never held
     )
-    joints = session.scalars(due).all()
-    arrivals: dict[uuid.UUID, list[SessionArrival]] = defaultdict(list)
+    arrivals: dict[uuid.UUID, list[Arrived]] = defaultdict(list)
     # A subquery, not a list of ids: a national year's sessions would pass SQLite's limit.
-    for arrival in session.scalars(
-        select(SessionArrival)
+    for arrival in session.execute(
+        select(
+            SessionArrival.session_id,
+            SessionArrival.agency,
+            SessionArrival.arrived_at,
+            SessionArrival.departed_at,
+        )
         .where(SessionArrival.session_id.in_(due.with_only_columns(JointSession.id)))
         .order_by(SessionArrival.arrived_at, SessionArrival.id)
     ):
         arrivals[arrival.session_id].append(arrival)
     first_held: dict[uuid.UUID, datetime] = {}
-    for joint in joints:
-        came = arrivals.get(joint.id)
+    for joint_id, case_id, required in session.execute(due):
+        came = arrivals.get(joint_id)
         if not came:
             continue  # due, but no arrival recorded: not held (yet)
-        tally = tallies[received[joint.case_id][0]]
+        tally = tallies[received[case_id][0]]
         tally.held_sessions += 1
-        # The session page's own flag: a required agency absent, or never all at once.
-        if not attendance_from(joint, came, now=now).flagged:
+        # The session page's own flag, unflagged: every required agency came, all at once.
+        if fully_attended(agencies_of(required), came):
             tally.full_sessions += 1
         earliest = came[0].arrived_at
-        if joint.case_id not in first_held or earliest < first_held[joint.case_id]:
-            first_held[joint.case_id] = earliest
+        if case_id not in first_held or earliest < first_held[case_id]:
+            first_held[case_id] = earliest
     for case_id, held_at in first_held.items():
         site_id, at = received[case_id]
         tallies[site_id].session_hours.append(_hours(held_at, at))

@@ -61,7 +61,12 @@ class JointSession(UUIDPrimaryKey, Base):
     @property
     def required_agencies(self) -> list[Agency]:
         """The required agencies, in Agency order."""
-        return [Agency(code) for code in self.required.split(",") if code]
+        return agencies_of(self.required)
+
+
+def agencies_of(required: str) -> list[Agency]:
+    """The agencies of a session's stored `required` column (comma-separated codes)."""
+    return [Agency(code) for code in required.split(",") if code]
 
 
 class SessionChangeKind(StrEnum):
