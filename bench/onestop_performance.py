@@ -145,9 +145,14 @@ class Rows:
             rows.clear()
 
     def flush_all(self, order: list[type[Base]]) -> None:
-        """Insert what is left, parents before children."""
+        """Insert what is queued, parents before children, and commit.
+
+        One commit per batch, not one for the whole data set: a transaction far larger than
+        SQLite's page cache spills it into an ever-growing write-ahead log.
+        """
         for model in order:
             self.flush(model)
+        self.session.commit()
 
 
 # Parents before children: a batch of a child table flushes only after its parents' rows.
@@ -434,7 +439,7 @@ def seed(db: Database, *, cases: int, sites: int, period: Period, now: datetime,
     started = time.perf_counter()
     with transaction(db.factory) as session:
         cast = make_cast(session)
-    with transaction(db.factory) as session:
+    with db.factory() as session:
         rows = Rows(session)
         site_rows = _sites(rows, cast, sites)
         weights = _spread(rng, sites)
