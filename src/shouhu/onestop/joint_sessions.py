@@ -583,16 +583,18 @@ def present_together(arrivals: Sequence[Arrived]) -> Together | None:
             changes[a.departed_at].append((a.agency, -1))
     moments = sorted(changes)
     in_room: Counter[str] = Counter()
-    best: Together | None = None
+    best: list[str] = []
+    best_index = -1
     for index, moment in enumerate(moments):
         for agency, step in changes[moment]:
             in_room[agency] += step
         present = [agency for agency, count in in_room.items() if count > 0]
-        if not present or (best is not None and len(present) <= len(best.agencies)):
-            continue
-        end = moments[index + 1] if index + 1 < len(moments) else None
-        best = Together(agencies=frozenset(Agency(a) for a in present), start=moment, end=end)
-    return best
+        if len(present) > len(best):
+            best, best_index = present, index
+    if not best:
+        return None
+    end = moments[best_index + 1] if best_index + 1 < len(moments) else None
+    return Together(agencies=frozenset(Agency(a) for a in best), start=moments[best_index], end=end)
 
 
 def fully_attended(required: Sequence[Agency], arrivals: Sequence[Arrived]) -> bool:

@@ -299,7 +299,9 @@ def _count_sessions(
     )
     arrivals: dict[uuid.UUID, list[Arrived]] = defaultdict(list)
     # A subquery, not a list of ids: a national year's sessions would pass SQLite's limit.
-    for arrival in session.execute(
+    # Through the connection: plain Core rows, without the ORM's per-row loading.
+    rows = session.connection()
+    for arrival in rows.execute(
         select(
             SessionArrival.session_id,
             SessionArrival.agency,
@@ -311,7 +313,7 @@ def _count_sessions(
     ):
         arrivals[arrival.session_id].append(arrival)
     first_held: dict[uuid.UUID, datetime] = {}
-    for joint_id, case_id, required in session.execute(due):
+    for joint_id, case_id, required in rows.execute(due):
         came = arrivals.get(joint_id)
         if not came:
             continue  # due, but no arrival recorded: not held (yet)
@@ -331,7 +333,7 @@ def _count_sessions(
 def _count_interviews(
     session: Session, in_period: Select[Any], received: Received, tallies: Tallies
 ) -> None:
-    for case_id, child_id, recorded in session.execute(
+    for case_id, child_id, recorded in session.connection().execute(
         select(
             ForensicInterview.case_id, ForensicInterview.child_id, ForensicInterview.recorded
         ).where(ForensicInterview.case_id.in_(in_period))
@@ -345,7 +347,7 @@ def _count_interviews(
 def _count_examinations(
     session: Session, in_period: Select[Any], received: Received, tallies: Tallies
 ) -> None:
-    for case_id, on_site in session.execute(
+    for case_id, on_site in session.connection().execute(
         select(EvidenceItem.case_id, EvidenceItem.examined_on_site).where(
             EvidenceItem.case_id.in_(in_period),
             EvidenceItem.kind == EvidenceKind.MEDICAL_REPORT.value,
@@ -360,7 +362,7 @@ def _count_examinations(
 def _count_services(
     session: Session, in_period: Select[Any], received: Received, tallies: Tallies
 ) -> None:
-    for case_id, started in session.execute(
+    for case_id, started in session.connection().execute(
         select(ServiceReferral.case_id, func.min(ServiceReferral.started_at))
         .where(ServiceReferral.case_id.in_(in_period), ServiceReferral.started_at.is_not(None))
         .group_by(ServiceReferral.case_id)
@@ -377,9 +379,9 @@ def _tally(session: Session, period: Period, now: datetime) -> Tallies:
     )
     received: Received = {
         case_id: (site_id, at)
-        for case_id, site_id, at in session.execute(
+        for case_id, site_id, at in session.connection().execute(
             select(OneStopCase.id, OneStopCase.site_id, OneStopCase.received_at).where(
-                OneStopCase.id.in_(in_period)
+                OneStopCase.received_at >= period.start, OneStopCase.received_at < period.end
             )
         )
     }
