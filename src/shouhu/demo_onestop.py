@@ -38,6 +38,7 @@ from shouhu.onestop import (
     support,
     team,
 )
+from shouhu.onestop.blobs import BlobStore
 from shouhu.onestop.models import CaseMember, CaseStatus, OneStopCase, OneStopSite
 from shouhu.onestop.service_models import ReferralStatus
 from shouhu.onestop.session_models import Agency
@@ -332,6 +333,37 @@ class _Cast:
     support_id: uuid.UUID
     forensic_id: uuid.UUID
     federation_id: uuid.UUID
+    store: BlobStore | None  # where the medical reports' files go; None: metadata only
+
+
+def demo_report_pdf(label: str) -> bytes:
+    """A one-page PDF saying it is a synthetic demo document (no real person), for `label`."""
+    text = f"Shouhu demo data - synthetic medical report {label} - no real person".encode()
+    stream = b"BT /F1 12 Tf 50 780 Td (" + text + b") Tj ET"
+    page = (
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R"
+        b" /Resources << /Font << /F1 5 0 R >> >> >>"
+    )
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        page,
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
 
 
 @contextmanager
@@ -476,6 +508,18 @@ def _evidence(
             examined_on_site=site.medical_room,
         ),
     )
+    if cast.store is not None:
+        # A real file, so the demo's downloads and exports verify and stream something.
+        content = demo_report_pdf(f"E-{report.number}")
+        evidence.attach_file(
+            session,
+            actor=cast.officer,
+            case_id=case.id,
+            item_id=report.id,
+            blob=cast.store.put_iter([content], max_bytes=len(content)),
+            filename="身体检查报告.pdf",
+            content_type="application/pdf",
+        )
     recording = evidence.record_item(
         session,
         actor=cast.officer,
@@ -591,8 +635,11 @@ def _work(  # noqa: PLR0917 - the demo's steps read better positionally
         )
 
 
-def seed_onestop(factory: sessionmaker[Session]) -> DemoOneStop:
-    """Sites with their partners, and cases in every state with their teams and their work."""
+def seed_onestop(factory: sessionmaker[Session], store: BlobStore | None = None) -> DemoOneStop:
+    """Sites with their partners, and cases in every state with their teams and their work.
+
+    With a `store`, each medical report gets its (synthetic) file there.
+    """
     rows = [(site, *row) for site, row in zip(CASE_SITES, CASES, strict=True)] + HISTORY
     with transaction(factory) as session:
         made = _make_sites(session)
@@ -607,6 +654,7 @@ def seed_onestop(factory: sessionmaker[Session]) -> DemoOneStop:
             support_id=_user_id(session, "support.worker"),
             forensic_id=_user_id(session, "forensic.examiner"),
             federation_id=federation.id,
+            store=store,
         )
         now = utcnow()
         for number, row in enumerate(rows):

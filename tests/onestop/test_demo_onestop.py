@@ -11,8 +11,9 @@ from sqlalchemy import func, select
 from shouhu import demo
 from shouhu.accounts.models import User
 from shouhu.accounts.users import principal_for
-from shouhu.demo_onestop import seed_onestop
+from shouhu.demo_onestop import demo_report_pdf, seed_onestop
 from shouhu.onestop import joint_sessions, performance
+from shouhu.onestop.blobs import BlobStore
 from shouhu.onestop.evidence_models import CustodyRecord, EvidenceItem
 from shouhu.onestop.models import CaseMember, CaseStatus, OneStopCase, OneStopSite, SitePartner
 from shouhu.onestop.repository import readable_cases
@@ -24,6 +25,8 @@ from shouhu.onestop.session_models import (
 )
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -117,3 +120,40 @@ def test_the_demo_gives_the_performance_page_figures_and_one_suppressed_site(
                 assert not getattr(site.measures, name).suppressed, (site.name, name)
     assert all(getattr(hidden[0].measures, name).suppressed for name in performance.MEASURES)
     assert report.national.cases.value == 17
+
+
+def test_with_a_store_each_medical_report_has_a_file_that_verifies(
+    session: Session, session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    demo.seed(session)
+    session.commit()
+    store = BlobStore(tmp_path / "evidence")
+    seed_onestop(session_factory, store)
+    session.expire_all()
+    reports = session.scalars(select(EvidenceItem).where(EvidenceItem.kind == "medical_report"))
+    for item in reports:
+        assert item.file_sha256 is not None
+        assert item.file_content_type == "application/pdf"
+        with store.open_verified(item.file_sha256) as opened:
+            content = b"".join(opened.chunks())
+        assert content == demo_report_pdf(f"E-{item.number}")
+    # The recordings stay metadata only (a recording is not made up).
+    recordings = session.scalars(
+        select(EvidenceItem.file_sha256).where(EvidenceItem.kind == "interview_recording")
+    )
+    assert set(recordings) == {None}
+
+
+def test_the_demo_report_is_a_well_formed_pdf() -> None:
+    pdf = demo_report_pdf("E-1")
+    assert pdf.startswith(b"%PDF-1.4\n")
+    assert pdf.endswith(b"%%EOF\n")
+    # Each cross-reference entry points at its object, and startxref at the table.
+    start = int(pdf.rsplit(b"startxref\n", 1)[1].split(b"\n", 1)[0])
+    assert pdf[start:].startswith(b"xref\n")
+    entries = pdf[start:].split(b"\n")[3:8]
+    for number, entry in enumerate(entries, start=1):
+        offset = int(entry.split(b" ", 1)[0])
+        assert pdf[offset:].startswith(b"%d 0 obj\n" % number)
+    body = pdf.split(b"stream\n", 1)[1].split(b"\nendstream", 1)[0]
+    assert b"/Length %d " % len(body) in pdf

@@ -21,6 +21,7 @@ from shouhu.demo_inquiries import seed_inquiries
 from shouhu.demo_onestop import seed_onestop
 from shouhu.demo_registry import registry_is_empty, seed_registry
 from shouhu.demo_workflow import seed_workflow
+from shouhu.onestop.blobs import BlobStore
 from shouhu.screening.batch_runner import BatchRunner
 from shouhu.web.access_log import log_config
 from shouhu.web.app import create_app
@@ -126,7 +127,7 @@ def demo(
             f" {asked.batch_rows} rows answered in a batch",
             highlight=False,
         )
-        onestop = seed_onestop(rt.sessions)
+        onestop = seed_onestop(rt.sessions, BlobStore(settings.data_dir / "evidence"))
         err.print(
             f"[green]made one-stop demo data[/green]: {onestop.sites} sites and {onestop.cases}"
             " cases in every state (sign in as case.officer, forensic.examiner, prosecutor or"
