@@ -439,6 +439,15 @@ def test_the_api_names_every_field_at_fault_and_refuses_a_case_not_judged(
     bad = client.post(path, json=_body(decision_number="", sex="F"), headers=headers)
     assert bad.status_code == 422
     assert {e["field"] for e in bad.json()["errors"]} >= {"decision_number"}
+    # In the reader's language: the registry's rule, by its reason code (Chinese by default).
+    future = client.post(path, json=_body(decision_date="2999-01-01"), headers=headers)
+    assert future.status_code == 422
+    (problem,) = future.json()["errors"]
+    assert (problem["field"], problem["message"]) == ("decision_date", "日期晚于今天。")
+    english = client.post(
+        path, json=_body(decision_date="2999-01-01"), headers={**headers, "Accept-Language": "en"}
+    )
+    assert "future" in english.json()["errors"][0]["message"]
     too_long = client.post(path, json=_body(sentence_months=99999), headers=headers)
     assert too_long.status_code == 422
     assert [e["field"] for e in too_long.json()["errors"]] == ["sentence_months"]

@@ -7,12 +7,9 @@ the 404 of one that does not exist.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated, Final
 
 from fastapi import APIRouter, Body, Depends
-from fastapi.exceptions import RequestValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -24,7 +21,7 @@ from shouhu.onestop.api_errors import errors
 from shouhu.onestop.handoff_schemas import HANDOFF_EXAMPLE, HandoffIn, HandoffOut
 from shouhu.onestop.models import OneStopCase
 from shouhu.onestop.repository import get_case
-from shouhu.registry.lifecycle import SubmissionInvalidError
+from shouhu.registry.api import every_field_named
 from shouhu.web.deps import ApiPermission, Db
 
 router = APIRouter(prefix="/onestop/cases", tags=["onestop"])
@@ -34,20 +31,6 @@ Sender = Annotated[Principal, Depends(ApiPermission(Permission.ONESTOP_REGISTRY_
 
 NOT_FOUND: Final = "No such case, or the caller is not on its team (the same answer)"
 EXAMPLES: Final = {"conviction": {"summary": "A court's conviction", "value": HANDOFF_EXAMPLE}}
-
-
-@contextmanager
-def _every_field_named() -> Iterator[None]:
-    """A refused hand-off is a 422 naming each field at fault, as a registry submission is."""
-    try:
-        yield
-    except SubmissionInvalidError as exc:
-        raise RequestValidationError(
-            [
-                {"loc": ("body", field), "msg": message, "type": "value_error"}
-                for field, message in exc.problems.items()
-            ]
-        ) from exc
 
 
 def handoffs_out(db: Session, case: OneStopCase) -> list[HandoffOut]:
@@ -89,7 +72,8 @@ def hand_off(
     judgment and send it for review; a reviewer who wrote none of it approves it.
     """
     judgment = handoff.Judgment(**body.model_dump())
-    with _every_field_named():
+    # A refused hand-off is a 422 naming each field at fault, as a registry submission is.
+    with every_field_named():
         made = handoff.hand_off(
             db, actor=principal, case_id=case_id, suspect_id=suspect_id, judgment=judgment
         )

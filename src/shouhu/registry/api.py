@@ -52,6 +52,7 @@ from shouhu.registry.models import (
 )
 from shouhu.registry.schemas import Reason, RecordSubmission
 from shouhu.web.deps import ApiPermission, Db
+from shouhu.web.form_errors import rejection_text
 
 router = APIRouter(prefix="/registry", tags=["registry"])
 
@@ -195,14 +196,22 @@ MERGE_EXAMPLES: Final = {
 
 
 @contextmanager
-def _every_field_named() -> Iterator[None]:
-    """Turn a refused submission into a 422 naming each field at fault, not only the first."""
+def every_field_named() -> Iterator[None]:
+    """Turn a refused submission into a 422 naming each field at fault, not only the first.
+
+    Each message in the reader's language: the rule's reason code picks the translation (the
+    English reader keeps the rule's own, more detailed words).
+    """
     try:
         yield
     except SubmissionInvalidError as exc:
         raise RequestValidationError(
             [
-                {"loc": ("body", field), "msg": message, "type": "value_error"}
+                {
+                    "loc": ("body", field),
+                    "msg": rejection_text(exc.reasons.get(field, ""), message),
+                    "type": "value_error",
+                }
                 for field, message in exc.problems.items()
             ]
         ) from exc
@@ -235,7 +244,7 @@ def submit_record(
     administrative penalties (2020 Opinions art. 2); a registry clerk marks a court's or a
     procuratorate's decision received on paper with `received_on_paper`.
     """
-    with _every_field_named():
+    with every_field_named():
         record = lifecycle.submit_record(db, actor=principal, data=body, send=not draft)
     return _summary(db, principal, record)
 
@@ -298,7 +307,7 @@ def update_record(
     correction instead.
     """
     data = _update(body)
-    with _every_field_named():
+    with every_field_named():
         record = lifecycle.update_submission(
             db, actor=principal, record_id=record_id, data=data, send=False
         )
@@ -326,7 +335,7 @@ def correct_record(
     draft: Draft = False,
 ) -> RecordSummaryOut:
     """Submit a new version of an active record; approving it replaces the old one."""
-    with _every_field_named():
+    with every_field_named():
         record = lifecycle.submit_correction(
             db, actor=principal, record_id=record_id, data=body.correction(), send=not draft
         )
@@ -369,7 +378,7 @@ def approve_record(db: Db, principal: Reviewer, record_id: uuid.UUID) -> RecordS
 
     Four eyes: whoever submitted the record may not approve it (403).
     """
-    with _every_field_named():
+    with every_field_named():
         record = lifecycle.approve_record(db, actor=principal, record_id=record_id)
     return _summary(db, principal, record)
 
