@@ -496,6 +496,20 @@ def test_shouhu_evidence_verify_export_checks_signature_files_and_custody_offlin
     )
     assert checked.exit_code == 0, checked.output
     assert "check out" in checked.stdout
+    # The endpoint's answer saved as it is will do too; a file that is no key is named as such.
+    answer = tmp_path / "public-key.json"
+    answer.write_text(client.get("/api/v1/certificates/public-key").text)
+    as_saved = CliRunner().invoke(
+        shouhu_app, ["evidence", "verify-export", str(genuine), "--public-key", str(answer)]
+    )
+    assert as_saved.exit_code == 0, as_saved.output
+    junk = tmp_path / "junk.pem"
+    junk.write_text("not a key")
+    refused = CliRunner().invoke(
+        shouhu_app, ["evidence", "verify-export", str(genuine), "--public-key", str(junk)]
+    )
+    assert refused.exit_code == 1
+    assert "not a public key" in refused.output
 
     # A file swapped inside the archive, the manifest untouched: its hash gives it away.
     recording = f"files/E-1-{files['recording']['sha256'][:12]}.mp4"
