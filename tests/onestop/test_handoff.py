@@ -246,7 +246,7 @@ def test_a_draft_the_registry_discarded_may_be_sent_again(session: Session, cast
         ({"offence": "no_such_offence"}, "offence"),
         ({"sex": "F"}, "sex"),  # the identity number says M
         ({"date_of_birth": "1981-01-01"}, "date_of_birth"),
-        ({"nationality": "XXX"}, "nationality"),
+        ({"nationality": "ZZZ"}, "nationality"),  # no ISO 3166 alpha-3 code
         ({"offence_date": date(2026, 11, 1)}, "offence_date"),  # after the judgment
         ({"sentence_months": 5000}, "sentence_months"),
         ({"decision_authority": "院" * 300}, "decision_authority"),

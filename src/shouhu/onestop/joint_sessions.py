@@ -26,7 +26,14 @@ from shouhu.core.errors import ConflictError, NotFoundError, ValidationFailedErr
 from shouhu.core.principal import Principal
 from shouhu.onestop import cases, checks
 from shouhu.onestop.labels import STATUS_LABELS, coded
-from shouhu.onestop.models import CaseChild, CaseMember, CaseRole, CaseStatus, OneStopCase
+from shouhu.onestop.models import (
+    CaseChild,
+    CaseMember,
+    CaseRole,
+    CaseStatus,
+    OneStopCase,
+    OneStopSite,
+)
 from shouhu.onestop.repository import children_of, get_case, get_site
 from shouhu.onestop.session_models import (
     Agency,
@@ -129,6 +136,27 @@ def _agencies(codes: list[str] | None, case: OneStopCase, session: Session) -> l
     return [agency for agency in Agency if agency in chosen]
 
 
+def _active_site(session: Session, actor: Principal, site_id: uuid.UUID) -> OneStopSite:
+    """The site a session is held at: one the actor may see, and active."""
+    try:
+        chosen = get_site(session, actor, site_id)
+    except NotFoundError:
+        chosen = None
+    if chosen is None or not chosen.active:
+        raise ValidationFailedError("Choose an active one-stop site.", field="site_id")
+    return chosen
+
+
+def _session_time(scheduled_for: datetime | None) -> datetime:
+    """A session's time: arranged ahead, or entered just after it took place (LATEST_PAST)."""
+    when = _aware(scheduled_for, "scheduled_for")
+    if when < utcnow() - LATEST_PAST:
+        raise ValidationFailedError(
+            "The session's time is more than a month ago.", field="scheduled_for"
+        )
+    return when
+
+
 def schedule_session(
     session: Session,
     *,
@@ -147,18 +175,8 @@ def schedule_session(
             "A case in status {current} cannot have a joint session.",
             current=coded(STATUS_LABELS, case.status),
         )
-    chosen_site = None
-    try:
-        chosen_site = get_site(session, actor, site_id or case.site_id)
-    except NotFoundError:
-        chosen_site = None
-    if chosen_site is None or not chosen_site.active:
-        raise ValidationFailedError("Choose an active one-stop site.", field="site_id")
-    when = _aware(scheduled_for, "scheduled_for")
-    if when < utcnow() - LATEST_PAST:
-        raise ValidationFailedError(
-            "The session's time is more than a month ago.", field="scheduled_for"
-        )
+    chosen_site = _active_site(session, actor, site_id or case.site_id)
+    when = _session_time(scheduled_for)
     agencies = _agencies(required, case, session)
     assert actor.user_id is not None  # noqa: S101 - a manager is a member, hence a user
     joint = JointSession(
@@ -254,18 +272,8 @@ def reschedule_session(
     """Move a session nobody has arrived at yet to another time (or site), with a reason."""
     require(actor, Permission.ONESTOP_CASES_MANAGE)
     case, joint = _changeable(session, actor, case_id, session_id)
-    chosen_site = None
-    try:
-        chosen_site = get_site(session, actor, site_id or joint.site_id)
-    except NotFoundError:
-        chosen_site = None
-    if chosen_site is None or not chosen_site.active:
-        raise ValidationFailedError("Choose an active one-stop site.", field="site_id")
-    when = _aware(scheduled_for, "scheduled_for")
-    if when < utcnow() - LATEST_PAST:
-        raise ValidationFailedError(
-            "The session's time is more than a month ago.", field="scheduled_for"
-        )
+    chosen_site = _active_site(session, actor, site_id or joint.site_id)
+    when = _session_time(scheduled_for)
     if when == joint.scheduled_for and chosen_site.id == joint.site_id:
         raise ValidationFailedError(
             "Give a time or a site other than the session's present ones.", field="scheduled_for"
